@@ -1,0 +1,57 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace Tavus.Orchestrator.Conversations;
+
+public enum EventKind
+{
+    ReplicaJoined,
+    Ended,
+    TranscriptionReady,
+    RecordingReady,
+    PerceptionAnalysis,
+    Unknown,
+}
+
+public enum EventSource
+{
+    Webhook,
+    Reconciler,
+}
+
+/// <summary>One entry of a conversation's timeline: a callback or what the reconciler found.</summary>
+public sealed class ConversationEvent
+{
+    public long Id { get; init; }
+    public required string ConversationId { get; init; }
+    public EventKind Kind { get; init; }
+    public required string EventType { get; init; }
+    public DateTime OccurredAt { get; init; }
+    public DateTime ReceivedAt { get; init; }
+    public EventSource Source { get; init; }
+    /// <summary>The <c>properties</c> object exactly as Tavus sent it.</summary>
+    public required string Properties { get; init; }
+    /// <summary>Tavus' <c>seq</c>, where it sends one.</summary>
+    public long? Seq { get; init; }
+    /// <summary>What makes two deliveries the same event: <c>seq</c>, else a hash of type, timestamp and body.</summary>
+    public required string DedupeKey { get; init; }
+}
+
+internal sealed class ConversationEventConfiguration : IEntityTypeConfiguration<ConversationEvent>
+{
+    public void Configure(EntityTypeBuilder<ConversationEvent> builder)
+    {
+        builder.HasKey(e => e.Id);
+        builder.Property(e => e.ConversationId).HasMaxLength(32);
+        builder.Property(e => e.Kind).HasConversion<string>().HasMaxLength(32);
+        builder.Property(e => e.Source).HasConversion<string>().HasMaxLength(16);
+        builder.Property(e => e.EventType).HasMaxLength(128);
+        builder.Property(e => e.DedupeKey).HasMaxLength(80);
+        builder.HasOne<Conversation>().WithMany().HasForeignKey(e => e.ConversationId);
+        // The same delivery twice is one row, even when both copies arrive at once.
+        builder.HasIndex(e => new { e.ConversationId, e.DedupeKey }).IsUnique();
+        // A conversation ends once, whether the callback or the reconciler saw it first.
+        builder.HasIndex(e => e.ConversationId).IsUnique().HasFilter("\"Kind\" = 'Ended'").HasDatabaseName("IX_ConversationEvents_OneEnd");
+        builder.HasIndex(e => new { e.ConversationId, e.OccurredAt });
+    }
+}

@@ -1,0 +1,387 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Tavus.Orchestrator.Data;
+using Tavus.Orchestrator.Hosting;
+using Tavus.Orchestrator.Tavus;
+using Tavus.Orchestrator.Tenants;
+using Tavus.Orchestrator.Webhooks;
+
+namespace Tavus.Orchestrator.Conversations;
+
+public static class ConversationsApi
+{
+    private const int DefaultPageSize = 20;
+    private const int MaxPageSize = 100;
+
+    public static WebApplicationBuilder AddConversations(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddScoped<EventRecorder>();
+        builder.Services.AddSingleton<ConversationEvents>();
+        builder.Services.AddOptions<EventStreamOptions>().BindConfiguration(EventStreamOptions.Section)
+            .ValidateDataAnnotations().ValidateOnStart();
+        return builder;
+    }
+
+    public static IEndpointRouteBuilder MapConversations(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/conversations")
+            .WithTags("Conversations")
+            .RequireAuthorization(AuthSchemes.Tenant)
+            .ProducesProblem(StatusCodes.Status401Unauthorized);
+
+        group.MapPost("/", Create)
+            .WithSummary("Create a Tavus conversation under the tenant's policy.")
+            .WithDescription("The body is Tavus' create request without callback_url. A timer left out takes the tenant's " +
+                "default; one outside the bounds is refused (422) or clamped (listed in adjustments).")
+            .Accepts<CreateConversationRequest>("application/json")
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status502BadGateway)
+            .ProducesProblem(StatusCodes.Status504GatewayTimeout);
+        group.MapGet("/", List).WithSummary("The tenant's conversations, newest first, with cursor paging.");
+        group.MapGet("/{id}", Get).WithSummary("One conversation with its timeline, transcript, recording and perception analysis.");
+        group.MapPost("/{id}/end", End)
+            .WithSummary("Ask Tavus to end the conversation.")
+            .WithDescription("202 when the request went to Tavus (the end arrives as a callback); 200 and nothing sent when it already ended.")
+            .ProducesProblem(StatusCodes.Status502BadGateway)
+            .ProducesProblem(StatusCodes.Status504GatewayTimeout);
+        group.MapGet("/{id}/events", Events)
+            .WithSummary("The conversation's timeline, oldest first; with Accept: text/event-stream a live stream.")
+            .WithDescription("The stream sends the timeline so far, then each event as it is recorded, and closes once the " +
+                "conversation ended and its transcript arrived (or Events:TranscriptWaitSeconds after the end).");
+        return app;
+    }
+
+    private static async Task<Results<Created<ConversationResponse>, ContentHttpResult, ValidationProblem, ProblemHttpResult>> Create(
+        HttpContext context,
+        OrchestratorDbContext db,
+        TavusClient tavus,
+        TimeProvider time,
+        IOptions<WebhooksOptions> webhooks,
+        IOptions<JsonOptions> json,
+        ILogger<Conversation> logger)
+    {
+        var tenantId = context.User.TenantId();
+        using var buffer = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
+        var bytes = buffer.ToArray();
+        JsonElement root;
+        try
+        {
+            root = JsonSerializer.Deserialize<JsonElement>(bytes);
+        }
+        catch (JsonException ex)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "The body is not valid JSON.", detail: ex.Message);
+        }
+
+        var errors = new Dictionary<string, string[]>();
+        var request = ValidatedCreate.Validate(root, errors);
+        var idempotencyKey = context.Request.Headers[Idempotency.Header].ToString();
+        if (idempotencyKey.Length > 200)
+        {
+            errors[Idempotency.Header] = ["Idempotency-Key is at most 200 characters."];
+        }
+        if (request is null || errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "The request has invalid fields.");
+        }
+
+        var tenant = await db.Tenants.AsNoTracking().FirstAsync(t => t.Id == tenantId, context.RequestAborted);
+        var resolution = tenant.Policy.Resolve(request.MaxCallDuration, request.ParticipantLeftTimeout, request.ParticipantAbsentTimeout);
+        if (resolution.Errors.Count > 0)
+        {
+            return TypedResults.Problem(new HttpValidationProblemDetails(resolution.Errors.ToDictionary())
+            {
+                Status = StatusCodes.Status422UnprocessableEntity,
+                Title = "The request is outside the tenant's policy.",
+                Detail = "Send values within the bounds listed in GET /tenant, or leave them out to take the defaults.",
+            });
+        }
+
+        if (idempotencyKey.Length > 0)
+        {
+            var claim = await Idempotency.ClaimAsync(db, tenantId, idempotencyKey, Idempotency.Hash(bytes),
+                time.GetUtcNow().UtcDateTime, context.RequestAborted);
+            switch (claim)
+            {
+                case Idempotency.Replay replay:
+                    context.Response.Headers.Location = $"/conversations/{replay.ConversationId}";
+                    context.Response.Headers["Idempotent-Replayed"] = "true";
+                    return TypedResults.Text(replay.Body, "application/json", Encoding.UTF8, replay.StatusCode);
+                case Idempotency.Mismatch:
+                    return TypedResults.Problem(statusCode: StatusCodes.Status422UnprocessableEntity, title: "Idempotency-Key reused",
+                        detail: "This Idempotency-Key was already used with a different request body.");
+                case Idempotency.StillRunning:
+                    return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Request in progress",
+                        detail: "A request with this Idempotency-Key is still being processed; retry shortly.");
+            }
+        }
+
+        var outcome = await CreateAtTavusAsync(context, db, tavus, time, webhooks.Value, logger, tenant, request, resolution);
+        if (idempotencyKey.Length > 0)
+        {
+            if (outcome.Created is { } created)
+            {
+                await Idempotency.CompleteAsync(db, tenantId, idempotencyKey, StatusCodes.Status201Created,
+                    JsonSerializer.Serialize(created, json.Value.SerializerOptions), created.ConversationId);
+            }
+            else
+            {
+                await Idempotency.ReleaseAsync(db, tenantId, idempotencyKey);
+            }
+        }
+        return outcome.Created is { } response
+            ? TypedResults.Created($"/conversations/{response.ConversationId}", response)
+            : outcome.Problem!;
+    }
+
+    private sealed record CreateOutcome(ConversationResponse? Created, ProblemHttpResult? Problem);
+
+    /// <summary>Cap check and pending row, then Tavus, then the stored conversation.</summary>
+    private static async Task<CreateOutcome> CreateAtTavusAsync(
+        HttpContext context,
+        OrchestratorDbContext db,
+        TavusClient tavus,
+        TimeProvider time,
+        WebhooksOptions webhooks,
+        ILogger logger,
+        Tenant tenant,
+        ValidatedCreate request,
+        TimerResolution resolution)
+    {
+        var token = CallbackTokens.Generate();
+        var now = time.GetUtcNow().UtcDateTime;
+        var timers = resolution.Timers;
+        var conversation = new Conversation
+        {
+            Id = Conversation.NewId(),
+            TenantId = tenant.Id,
+            Status = ConversationStatus.Pending,
+            ConversationName = request.Body["conversation_name"]?.GetValue<string>(),
+            MaxCallDuration = timers.MaxCallDuration,
+            ParticipantLeftTimeout = timers.ParticipantLeftTimeout,
+            ParticipantAbsentTimeout = timers.ParticipantAbsentTimeout,
+            Adjustments = [.. resolution.Adjustments],
+            CreatedAt = now,
+            DeadlineAt = now.AddSeconds(timers.MaxCallDuration),
+            CallbackTokenHash = CallbackTokens.Hash(token),
+        };
+
+        // The count and the insert share one write transaction (SQLite: BEGIN IMMEDIATE), so two
+        // creates racing for the last slot cannot both get it.
+        await using (var transaction = await db.Database.BeginTransactionAsync(context.RequestAborted))
+        {
+            if (tenant.Policy.MaxConcurrentConversations is { } cap)
+            {
+                var live = await db.Conversations.CountAsync(c => c.TenantId == tenant.Id &&
+                    (c.Status == ConversationStatus.Pending || c.Status == ConversationStatus.Created || c.Status == ConversationStatus.Active),
+                    context.RequestAborted);
+                if (live >= cap)
+                {
+                    return new CreateOutcome(null, TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests,
+                        title: "Concurrency cap reached",
+                        detail: $"Tenant '{tenant.Id}' already has {live} conversations that have not ended; its policy allows {cap}."));
+                }
+            }
+            db.Conversations.Add(conversation);
+            await db.SaveChangesAsync(context.RequestAborted);
+            await transaction.CommitAsync(context.RequestAborted);
+        }
+
+        var body = request.Body;
+        var properties = body["properties"] as JsonObject ?? [];
+        properties["max_call_duration"] = timers.MaxCallDuration;
+        properties["participant_left_timeout"] = timers.ParticipantLeftTimeout;
+        properties["participant_absent_timeout"] = timers.ParticipantAbsentTimeout;
+        body["properties"] = properties;
+        body["callback_url"] = CallbackTokens.CallbackUrl(webhooks.PublicBaseUrl, token);
+
+        // From here on the request may reach Tavus: finish even if the client goes away, so that
+        // a conversation Tavus created is never left unrecorded.
+        TavusConversation created;
+        try
+        {
+            created = await tavus.CreateConversationAsync(body, CancellationToken.None);
+        }
+        catch (TavusException ex)
+        {
+            logger.LogWarning("Tavus refused a create for tenant {TenantId}: {Failure} {Detail}", tenant.Id, ex.Failure, ex.Message);
+            await db.Conversations.Where(c => c.Id == conversation.Id).ExecuteUpdateAsync(s => s
+                .SetProperty(c => c.Status, ConversationStatus.Failed)
+                .SetProperty(c => c.FailureDetail, ex.Message), CancellationToken.None);
+            return new CreateOutcome(null, ex.ToProblem());
+        }
+
+        context.SetConversationId(created.ConversationId);
+        await db.Conversations.Where(c => c.Id == conversation.Id).ExecuteUpdateAsync(s => s
+            .SetProperty(c => c.TavusId, created.ConversationId)
+            .SetProperty(c => c.ConversationUrl, created.ConversationUrl)
+            .SetProperty(c => c.ConversationName, c => created.ConversationName ?? c.ConversationName)
+            // A callback may already have moved it on; only a still-pending row becomes created.
+            .SetProperty(c => c.Status, c => c.Status == ConversationStatus.Pending ? ConversationStatus.Created : c.Status),
+            CancellationToken.None);
+        var stored = await db.Conversations.AsNoTracking().FirstAsync(c => c.Id == conversation.Id, CancellationToken.None);
+        logger.LogInformation("Conversation {ConversationId} created for tenant {TenantId}", created.ConversationId, tenant.Id);
+        return new CreateOutcome(ConversationResponse.From(stored), null);
+    }
+
+    private static async Task<Results<Ok<ConversationPage>, ValidationProblem>> List(
+        HttpContext context, OrchestratorDbContext db, string? status, int? limit, string? cursor)
+    {
+        var tenantId = context.User.TenantId();
+        var errors = new Dictionary<string, string[]>();
+        ConversationStatus? statusFilter = null;
+        if (!string.IsNullOrEmpty(status))
+        {
+            if (Enum.TryParse<ConversationStatus>(status, ignoreCase: true, out var parsed) && parsed != ConversationStatus.Pending
+                && string.Equals(parsed.ToString(), status, StringComparison.OrdinalIgnoreCase))
+            {
+                statusFilter = parsed;
+            }
+            else
+            {
+                errors["status"] = ["status must be one of created, active, ended, failed."];
+            }
+        }
+        var pageSize = limit ?? DefaultPageSize;
+        if (pageSize is < 1 or > MaxPageSize)
+        {
+            errors["limit"] = [$"limit must be between 1 and {MaxPageSize}."];
+        }
+        (DateTime CreatedAt, string Id)? after = null;
+        if (!string.IsNullOrEmpty(cursor))
+        {
+            after = DecodeCursor(cursor);
+            if (after is null)
+            {
+                errors["cursor"] = ["cursor is not one this service handed out."];
+            }
+        }
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "Invalid query.");
+        }
+
+        var query = db.Conversations.AsNoTracking()
+            .Where(c => c.TenantId == tenantId && c.Status != ConversationStatus.Pending);
+        if (statusFilter is { } s)
+        {
+            query = query.Where(c => c.Status == s);
+        }
+        if (after is { } position)
+        {
+            query = query.Where(c => c.CreatedAt < position.CreatedAt ||
+                (c.CreatedAt == position.CreatedAt && string.Compare(c.Id, position.Id) < 0));
+        }
+        var page = await query.OrderByDescending(c => c.CreatedAt).ThenByDescending(c => c.Id)
+            .Take(pageSize + 1).ToListAsync(context.RequestAborted);
+        var next = page.Count > pageSize ? EncodeCursor(page[pageSize - 1]) : null;
+        return TypedResults.Ok(new ConversationPage(page.Take(pageSize).Select(ConversationResponse.From).ToList(), next));
+    }
+
+    private static async Task<Results<Ok<ConversationDetailsResponse>, ProblemHttpResult>> Get(
+        string id, HttpContext context, OrchestratorDbContext db)
+    {
+        var conversation = await FindAsync(db.Conversations.AsNoTracking(), context, id);
+        if (conversation is null)
+        {
+            return NotFound(id);
+        }
+        var events = await Timeline(db, conversation.Id, context.RequestAborted);
+        return TypedResults.Ok(ConversationDetailsResponse.From(conversation, events));
+    }
+
+    private static async Task<Results<Ok<ConversationResponse>, Accepted<ConversationResponse>, ProblemHttpResult>> End(
+        string id, HttpContext context, OrchestratorDbContext db, TavusClient tavus)
+    {
+        var conversation = await FindAsync(db.Conversations.AsNoTracking(), context, id);
+        if (conversation is null)
+        {
+            return NotFound(id);
+        }
+        switch (conversation.Status)
+        {
+            case ConversationStatus.Ended:
+                return TypedResults.Ok(ConversationResponse.From(conversation));
+            case ConversationStatus.Failed:
+                return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Conversation failed",
+                    detail: "Tavus never accepted this conversation; there is nothing to end.");
+        }
+        try
+        {
+            await tavus.EndConversationAsync(conversation.TavusId!, context.RequestAborted);
+        }
+        catch (TavusException ex)
+        {
+            return ex.ToProblem();
+        }
+        return TypedResults.Accepted($"/conversations/{conversation.PublicId}", ConversationResponse.From(conversation));
+    }
+
+    private static async Task<Results<Ok<List<EventResponse>>, ServerSentEventsResult<EventResponse>, ProblemHttpResult>> Events(
+        string id, HttpContext context, OrchestratorDbContext db, ConversationEvents live, TimeProvider time, IOptions<EventStreamOptions> streamOptions)
+    {
+        var conversation = await FindAsync(db.Conversations.AsNoTracking(), context, id);
+        if (conversation is null)
+        {
+            return NotFound(id);
+        }
+        if (context.Request.Headers.Accept.ToString().Contains("text/event-stream", StringComparison.OrdinalIgnoreCase))
+        {
+            return TypedResults.ServerSentEvents(
+                LiveTimeline.ReadAsync(conversation.Id, context.Response, db, live, time, streamOptions.Value, context.RequestAborted));
+        }
+        var events = await Timeline(db, conversation.Id, context.RequestAborted);
+        return TypedResults.Ok(events.Select(EventResponse.From).ToList());
+    }
+
+    /// <summary>The tenant's own conversation by Tavus' id or ours; another tenant's is not found.</summary>
+    internal static Task<Conversation?> FindAsync(IQueryable<Conversation> conversations, HttpContext context, string id)
+    {
+        var tenantId = context.User.TenantId();
+        context.SetConversationId(id);
+        return conversations.FirstOrDefaultAsync(c => c.TenantId == tenantId && c.Status != ConversationStatus.Pending &&
+            (c.TavusId == id || c.Id == id), context.RequestAborted);
+    }
+
+    /// <summary>
+    /// The timeline by occurred_at. Tavus stamps an end and what follows it (transcript, recording)
+    /// alike at times, so ties go by the lifecycle's own order, then by arrival.
+    /// </summary>
+    internal static async Task<List<ConversationEvent>> Timeline(OrchestratorDbContext db, string conversationKey, CancellationToken cancellationToken)
+    {
+        var events = await db.ConversationEvents.AsNoTracking().Where(e => e.ConversationId == conversationKey).ToListAsync(cancellationToken);
+        return [.. events.OrderBy(e => e.OccurredAt).ThenBy(e => Lifecycle.Rank(e.Kind)).ThenBy(e => e.Id)];
+    }
+
+    private static ProblemHttpResult NotFound(string id) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Conversation not found",
+            detail: $"No conversation '{id}' for this tenant.");
+
+    private static string EncodeCursor(Conversation c) =>
+        ApiKeys.Base64Url(Encoding.UTF8.GetBytes($"{c.CreatedAt.Ticks.ToString(CultureInfo.InvariantCulture)}|{c.Id}"));
+
+    private static (DateTime, string)? DecodeCursor(string cursor)
+    {
+        try
+        {
+            var padded = cursor.Replace('-', '+').Replace('_', '/');
+            padded += new string('=', (4 - padded.Length % 4) % 4);
+            var text = Encoding.UTF8.GetString(Convert.FromBase64String(padded));
+            var parts = text.Split('|', 2);
+            return parts.Length == 2 && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)
+                ? (new DateTime(ticks, DateTimeKind.Utc), parts[1])
+                : null;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,96 @@
+using System.Security.Cryptography;
+using Microsoft.EntityFrameworkCore;
+using Tavus.Orchestrator.Data;
+
+namespace Tavus.Orchestrator.Conversations;
+
+/// <summary>
+/// <c>Idempotency-Key</c> for creates: per tenant, for 24 h. The key is claimed by inserting a row
+/// under a primary key, so of two concurrent requests exactly one proceeds; the other waits for
+/// its answer and replays it.
+/// </summary>
+public static class Idempotency
+{
+    public const string Header = "Idempotency-Key";
+    public static readonly TimeSpan Lifetime = TimeSpan.FromHours(24);
+    private static readonly TimeSpan WaitForFirst = TimeSpan.FromSeconds(60);
+
+    public abstract record Claim;
+
+    /// <summary>This request owns the key and must <see cref="CompleteAsync"/> or <see cref="ReleaseAsync"/> it.</summary>
+    public sealed record Owned : Claim;
+
+    /// <summary>The first request with this key finished: answer what it answered.</summary>
+    public sealed record Replay(int StatusCode, string Body, string? ConversationId) : Claim;
+
+    /// <summary>The key was used with another body.</summary>
+    public sealed record Mismatch : Claim;
+
+    /// <summary>The first request is still running after the wait.</summary>
+    public sealed record StillRunning : Claim;
+
+    public static string Hash(ReadOnlySpan<byte> body) => Convert.ToHexStringLower(SHA256.HashData(body));
+
+    public static async Task<Claim> ClaimAsync(OrchestratorDbContext db, string tenantId, string key, string requestHash, DateTime now, CancellationToken cancellationToken)
+    {
+        var waitUntil = DateTime.UtcNow + WaitForFirst;
+        while (true)
+        {
+            // A key older than 24 h is free again.
+            var expired = now - Lifetime;
+            await db.IdempotencyRecords.Where(r => r.TenantId == tenantId && r.Key == key && r.CreatedAt < expired)
+                .ExecuteDeleteAsync(cancellationToken);
+            db.IdempotencyRecords.Add(new IdempotencyRecord { TenantId = tenantId, Key = key, RequestHash = requestHash, CreatedAt = now });
+            try
+            {
+                await db.SaveChangesAsync(cancellationToken);
+                return new Owned();
+            }
+            catch (DbUpdateException ex) when (EventRecorder.IsUniqueViolation(ex))
+            {
+                db.ChangeTracker.Clear();
+            }
+
+            var existing = await db.IdempotencyRecords.AsNoTracking()
+                .FirstOrDefaultAsync(r => r.TenantId == tenantId && r.Key == key, cancellationToken);
+            if (existing is null)
+            {
+                continue; // released by a failed first request: try to own it
+            }
+            if (existing.RequestHash != requestHash)
+            {
+                return new Mismatch();
+            }
+            if (existing.StatusCode is { } status)
+            {
+                return new Replay(status, existing.ResponseBody ?? "", existing.ConversationId);
+            }
+            if (DateTime.UtcNow > waitUntil)
+            {
+                return new StillRunning();
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
+        }
+    }
+
+    /// <summary>Stores the answer the owner gave, for replays.</summary>
+    public static Task CompleteAsync(OrchestratorDbContext db, string tenantId, string key, int statusCode, string body, string conversationId) =>
+        db.IdempotencyRecords.Where(r => r.TenantId == tenantId && r.Key == key).ExecuteUpdateAsync(s => s
+            .SetProperty(r => r.StatusCode, statusCode)
+            .SetProperty(r => r.ResponseBody, body)
+            .SetProperty(r => r.ConversationId, conversationId), CancellationToken.None);
+
+    /// <summary>
+    /// Frees the key after a create that made nothing (cap reached, Tavus refused or unreachable),
+    /// so that the client's retry with the same key is tried again rather than answered the error.
+    /// </summary>
+    public static Task ReleaseAsync(OrchestratorDbContext db, string tenantId, string key) =>
+        db.IdempotencyRecords.Where(r => r.TenantId == tenantId && r.Key == key).ExecuteDeleteAsync(CancellationToken.None);
+
+    /// <summary>Removes keys past their lifetime.</summary>
+    public static Task<int> PurgeAsync(OrchestratorDbContext db, DateTime now, CancellationToken cancellationToken)
+    {
+        var expired = now - Lifetime;
+        return db.IdempotencyRecords.Where(r => r.CreatedAt < expired).ExecuteDeleteAsync(cancellationToken);
+    }
+}

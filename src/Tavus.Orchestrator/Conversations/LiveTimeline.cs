@@ -1,0 +1,85 @@
+using System.ComponentModel.DataAnnotations;
+using System.Globalization;
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using Tavus.Orchestrator.Data;
+
+namespace Tavus.Orchestrator.Conversations;
+
+public sealed class EventStreamOptions
+{
+    public const string Section = "Events";
+
+    /// <summary>How long a stream stays open after the end, waiting for the transcript.</summary>
+    [Range(0, 3600)]
+    public int TranscriptWaitSeconds { get; set; } = 60;
+}
+
+/// <summary>The Server-Sent Events stream of one conversation's timeline.</summary>
+public static class LiveTimeline
+{
+    /// <summary>
+    /// Subscribes before reading the stored timeline, so that no event falls between the two; an
+    /// event both read and received is sent once (by its id).
+    /// </summary>
+    public static async IAsyncEnumerable<SseItem<EventResponse>> ReadAsync(
+        string conversationKey,
+        HttpResponse response,
+        OrchestratorDbContext db,
+        ConversationEvents live,
+        TimeProvider time,
+        EventStreamOptions options,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var subscription = live.Subscribe(conversationKey);
+        // Send the headers now: a client waits for them before it does what produces the events.
+        await response.Body.FlushAsync(cancellationToken);
+        var sent = new HashSet<long>();
+        var ended = false;
+        var transcript = false;
+
+        foreach (var stored in await ConversationsApi.Timeline(db, conversationKey, cancellationToken))
+        {
+            sent.Add(stored.Id);
+            Track(stored);
+            yield return Item(stored);
+        }
+
+        while (!(ended && transcript))
+        {
+            using var wait = ended
+                ? new CancellationTokenSource(TimeSpan.FromSeconds(options.TranscriptWaitSeconds), time)
+                : new CancellationTokenSource();
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, wait.Token);
+            ConversationEvent next;
+            try
+            {
+                next = await subscription.Reader.ReadAsync(linked.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                yield break; // ended, and the transcript did not come in time
+            }
+            if (sent.Add(next.Id))
+            {
+                Track(next);
+                yield return Item(next);
+            }
+        }
+
+        void Track(ConversationEvent e)
+        {
+            ended |= e.Kind == EventKind.Ended;
+            transcript |= e.Kind == EventKind.TranscriptionReady;
+        }
+    }
+
+    private static SseItem<EventResponse> Item(ConversationEvent e) =>
+        new(EventResponse.From(e), e.Kind.ToString().ToSnakeCase())
+        {
+            EventId = e.Id.ToString(CultureInfo.InvariantCulture),
+        };
+
+    private static string ToSnakeCase(this string name) =>
+        System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(name);
+}

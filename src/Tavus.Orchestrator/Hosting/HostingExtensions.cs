@@ -1,0 +1,84 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Serilog;
+using Tavus.Orchestrator.Data;
+
+namespace Tavus.Orchestrator.Hosting;
+
+/// <summary>Cross-cutting hosting: logging, JSON, ProblemDetails, OpenAPI, health.</summary>
+public static class HostingExtensions
+{
+    /// <summary>The JSON shape of every body this service reads or writes: snake_case, enums as snake_case strings.</summary>
+    public static void ConfigureJson(JsonSerializerOptions options)
+    {
+        options.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+        options.DictionaryKeyPolicy = null;
+        options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
+    }
+
+    public static WebApplicationBuilder AddHosting(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSerilog((services, logger) => logger
+            .ReadFrom.Configuration(builder.Configuration)
+            .ReadFrom.Services(services));
+
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.ConfigureHttpJsonOptions(options => ConfigureJson(options.SerializerOptions));
+        builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
+            context.ProblemDetails.Extensions.Remove("exception"));
+        builder.Services.AddOpenApiDocument();
+        builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
+        return builder;
+    }
+
+    public static WebApplication UseHosting(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        // RequestPath carries no query string, so callback tokens never reach the log.
+        app.UseSerilogRequestLogging(options =>
+        {
+            options.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0} ms";
+            options.EnrichDiagnosticContext = (diagnostics, context) =>
+            {
+                if (context.User.FindFirst(AuthSchemes.TenantIdClaim)?.Value is { } tenantId)
+                {
+                    diagnostics.Set("TenantId", tenantId);
+                }
+                if (context.Items[LogProperties.ConversationId] is string conversationId)
+                {
+                    diagnostics.Set("ConversationId", conversationId);
+                }
+                if (context.Items[LogProperties.EventType] is string eventType)
+                {
+                    diagnostics.Set("EventType", eventType);
+                }
+            };
+        });
+        app.UseAuthentication();
+        app.UseAuthorization();
+        return app;
+    }
+
+    public static WebApplication MapHosting(this WebApplication app)
+    {
+        app.MapOpenApi("/openapi/{documentName}.json");
+        app.UseSwaggerUI(options =>
+        {
+            options.SwaggerEndpoint("/openapi/v1.json", "Tavus Orchestrator v1");
+            options.RoutePrefix = "swagger";
+            options.DocumentTitle = "Tavus Orchestrator";
+            options.EnablePersistAuthorization();
+            options.EnableTryItOutByDefault();
+        });
+        app.MapGet("/", () => TypedResults.Redirect("/swagger")).ExcludeFromDescription();
+
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false })
+            .WithTags("Health").WithSummary("The process is up.");
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") })
+            .WithTags("Health").WithSummary("The database is reachable and its schema current.");
+        return app;
+    }
+}

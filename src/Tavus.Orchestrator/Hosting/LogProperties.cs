@@ -1,0 +1,17 @@
+namespace Tavus.Orchestrator.Hosting;
+
+/// <summary>
+/// Structured properties a handler hands to the request log through <see cref="HttpContext.Items"/>,
+/// so that the one request line carries them.
+/// </summary>
+public static class LogProperties
+{
+    public const string ConversationId = nameof(ConversationId);
+    public const string EventType = nameof(EventType);
+
+    public static void SetConversationId(this HttpContext context, string? conversationId) =>
+        context.Items[ConversationId] = conversationId;
+
+    public static void SetEventType(this HttpContext context, string eventType) =>
+        context.Items[EventType] = eventType;
+}

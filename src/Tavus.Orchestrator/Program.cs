@@ -1,0 +1,34 @@
+using Tavus.Orchestrator.Conversations;
+using Tavus.Orchestrator.Data;
+using Tavus.Orchestrator.Hosting;
+using Tavus.Orchestrator.Reconciliation;
+using Tavus.Orchestrator.Tavus;
+using Tavus.Orchestrator.Tenants;
+using Tavus.Orchestrator.Webhooks;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddHosting();
+builder.AddDatabase();
+builder.AddTenants();
+builder.AddTavus();
+builder.AddConversations();
+builder.AddWebhooks();
+builder.AddReconciliation();
+
+var app = builder.Build();
+
+app.UseHosting();
+await app.MigrateDatabaseAsync();
+await app.SeedTenantsAsync();
+
+app.MapHosting();
+app.MapTavusSimulatorWhenEnabled();
+app.MapTenants();
+app.MapConversations();
+app.MapWebhooks();
+
+await app.RunAsync();
+
+/// <summary>The entry point, public so that tests can host the app.</summary>
+public partial class Program;

@@ -1,0 +1,148 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Tavus.Orchestrator.Conversations;
+using Tavus.Orchestrator.Data;
+using Tavus.Orchestrator.Tavus;
+using Tavus.Orchestrator.Webhooks;
+
+namespace Tavus.Orchestrator.Reconciliation;
+
+/// <summary>
+/// Tavus promises no callback. On every interval this asks Tavus about each conversation not yet
+/// ended that is past its deadline plus grace, or silent for too long; records the end Tavus
+/// reports (source: reconciler), and ends overruns. Its state is the database, so it resumes after
+/// a restart; the one-end-per-conversation index keeps a late callback from ending it twice.
+/// </summary>
+public sealed class Reconciler(
+    IServiceScopeFactory scopes,
+    TimeProvider time,
+    IOptions<ReconciliationOptions> options,
+    ILogger<Reconciler> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.IntervalSeconds), time);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                await RunOnceAsync(stoppingToken);
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogError(ex, "Reconciliation pass failed; the next one retries");
+            }
+        }
+    }
+
+    /// <summary>One pass: returns how many conversations were checked.</summary>
+    public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        var now = time.GetUtcNow().UtcDateTime;
+        var overdue = now.AddSeconds(-settings.GraceSeconds);
+        var silentSince = now.AddSeconds(-settings.StaleAfterSeconds);
+
+        List<string> due;
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
+            due = await db.Conversations.AsNoTracking()
+                .Where(c => (c.Status == ConversationStatus.Created || c.Status == ConversationStatus.Active) && c.TavusId != null)
+                .Where(c => c.DeadlineAt < overdue || (c.LastEventAt ?? c.CreatedAt) < silentSince)
+                .OrderBy(c => c.DeadlineAt)
+                .Select(c => c.Id)
+                .Take(settings.BatchSize)
+                .ToListAsync(cancellationToken);
+        }
+
+        foreach (var id in due)
+        {
+            try
+            {
+                await ReconcileAsync(id, cancellationToken);
+            }
+            catch (TavusException ex)
+            {
+                logger.LogWarning("Could not reconcile {ConversationKey}: {Failure} {Detail}", id, ex.Failure, ex.Message);
+            }
+        }
+        return due.Count;
+    }
+
+    private async Task ReconcileAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
+        var tavus = scope.ServiceProvider.GetRequiredService<TavusClient>();
+        var recorder = scope.ServiceProvider.GetRequiredService<EventRecorder>();
+        var conversation = await db.Conversations.FirstOrDefaultAsync(c => c.Id == id, cancellationToken);
+        if (conversation is null || conversation.Status == ConversationStatus.Ended)
+        {
+            return;
+        }
+        var now = time.GetUtcNow().UtcDateTime;
+
+        TavusConversation remote;
+        try
+        {
+            remote = await tavus.GetConversationAsync(conversation.TavusId!, verbose: true, cancellationToken);
+        }
+        catch (TavusException ex) when (ex.Failure == TavusFailure.NotFound)
+        {
+            // Tavus no longer knows it (deleted): it cannot be running any more.
+            await RecordEndAsync(recorder, conversation, "conversation_not_found_at_tavus", null, now, cancellationToken);
+            return;
+        }
+
+        if (string.Equals(remote.Status, "ended", StringComparison.OrdinalIgnoreCase))
+        {
+            var shutdown = remote.Events?.FirstOrDefault(e => e.EventType == "system.shutdown");
+            var reason = remote.ShutdownReason
+                ?? (shutdown?.Properties is { ValueKind: JsonValueKind.Object } p && p.TryGetProperty("shutdown_reason", out var r) ? r.GetString() : null);
+            var endedAt = shutdown is not null ? ParsedCallback.ParseTimestamp(shutdown.Timestamp) : null;
+            await RecordEndAsync(recorder, conversation, reason ?? "ended (no reason given by Tavus)", endedAt, now, cancellationToken);
+
+            var transcript = remote.Events?.FirstOrDefault(e => e.EventType == "application.transcription_ready");
+            if (transcript is not null && conversation.Transcript is null)
+            {
+                await recorder.RecordAsync(conversation, NewEvent(conversation, EventKind.TranscriptionReady, "application.transcription_ready",
+                    ParsedCallback.ParseTimestamp(transcript.Timestamp) ?? now, now, transcript.Properties.GetRawText()),
+                    transcript.Properties, cancellationToken);
+            }
+            return;
+        }
+
+        if (conversation.DeadlineAt < now.AddSeconds(-options.Value.GraceSeconds))
+        {
+            logger.LogWarning("Conversation {ConversationId} runs past its deadline {DeadlineAt}; ending it", conversation.TavusId, conversation.DeadlineAt);
+            await tavus.EndConversationAsync(conversation.TavusId!, cancellationToken);
+        }
+        // Tavus answered: the conversation is not silent any more.
+        conversation.LastEventAt = now;
+        await db.SaveChangesAsync(cancellationToken);
+    }
+
+    private static async Task RecordEndAsync(EventRecorder recorder, Conversation conversation, string shutdownReason,
+        DateTime? endedAt, DateTime now, CancellationToken cancellationToken)
+    {
+        var properties = new JsonObject { ["shutdown_reason"] = shutdownReason }.ToJsonString();
+        var element = JsonSerializer.Deserialize<JsonElement>(properties);
+        await recorder.RecordAsync(conversation,
+            NewEvent(conversation, EventKind.Ended, "system.shutdown", endedAt ?? now, now, properties), element, cancellationToken);
+    }
+
+    private static ConversationEvent NewEvent(Conversation conversation, EventKind kind, string eventType, DateTime occurredAt, DateTime receivedAt, string properties) => new()
+    {
+        ConversationId = conversation.Id,
+        Kind = kind,
+        EventType = eventType,
+        OccurredAt = occurredAt,
+        ReceivedAt = receivedAt,
+        Source = EventSource.Reconciler,
+        Properties = properties,
+        DedupeKey = $"reconciler:{eventType}",
+    };
+}

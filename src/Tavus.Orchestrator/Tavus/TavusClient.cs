@@ -1,0 +1,127 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Polly.Timeout;
+using Tavus.Orchestrator.Hosting;
+
+namespace Tavus.Orchestrator.Tavus;
+
+/// <summary>The outbound Tavus API (or a simulator reached the same way).</summary>
+public sealed class TavusClient(HttpClient http)
+{
+    /// <summary>Marks a request the resilience pipeline must not retry: it may have reached Tavus.</summary>
+    public static readonly HttpRequestOptionsKey<bool> NoRetry = new("Tavus.NoRetry");
+
+    private static readonly JsonSerializerOptions Json = CreateJsonOptions();
+
+    /// <summary>Creates a conversation. Never retried: a second attempt could create a second call.</summary>
+    public async Task<TavusConversation> CreateConversationAsync(JsonObject body, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v2/conversations")
+        {
+            Content = JsonContent.Create(body, options: Json),
+        };
+        request.Options.Set(NoRetry, true);
+        return await SendAsync<TavusConversation>(request, cancellationToken)
+            ?? throw new TavusException(TavusFailure.Unavailable, "Tavus answered the create without a body.");
+    }
+
+    public async Task<TavusConversation> GetConversationAsync(string conversationId, bool verbose, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get,
+            $"v2/conversations/{Uri.EscapeDataString(conversationId)}{(verbose ? "?verbose=true" : "")}");
+        return await SendAsync<TavusConversation>(request, cancellationToken)
+            ?? throw new TavusException(TavusFailure.Unavailable, "Tavus answered without a body.");
+    }
+
+    /// <summary>Ends a conversation; safe to retry, ending twice ends once.</summary>
+    public async Task EndConversationAsync(string conversationId, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"v2/conversations/{Uri.EscapeDataString(conversationId)}/end");
+        await SendAsync<JsonElement>(request, cancellationToken);
+    }
+
+    private async Task<T?> SendAsync<T>(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.SendAsync(request, cancellationToken);
+        }
+        catch (TimeoutRejectedException ex)
+        {
+            throw new TavusException(TavusFailure.Timeout, "Tavus did not answer within the configured timeout.", ex);
+        }
+        catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TavusException(TavusFailure.Timeout, "Tavus did not answer within the configured timeout.", ex);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new TavusException(TavusFailure.Unavailable, $"Tavus could not be reached: {ex.Message}", ex);
+        }
+        catch (Polly.CircuitBreaker.BrokenCircuitException ex)
+        {
+            throw new TavusException(TavusFailure.Unavailable, "Tavus failed repeatedly; calls are paused for a few seconds.", ex);
+        }
+
+        using (response)
+        {
+            var text = await response.Content.ReadAsStringAsync(cancellationToken);
+            if (response.IsSuccessStatusCode)
+            {
+                return string.IsNullOrWhiteSpace(text) ? default : Deserialize<T>(text);
+            }
+            var message = ErrorMessage(text) ?? $"Tavus answered {(int)response.StatusCode} {response.ReasonPhrase}.";
+            throw response.StatusCode switch
+            {
+                HttpStatusCode.NotFound => new TavusException(TavusFailure.NotFound, message),
+                HttpStatusCode.GatewayTimeout or HttpStatusCode.RequestTimeout => new TavusException(TavusFailure.Timeout, message),
+                >= HttpStatusCode.InternalServerError => new TavusException(TavusFailure.Unavailable, $"Tavus answered {(int)response.StatusCode}: {message}"),
+                _ when message.Contains("maximum concurrent conversations", StringComparison.OrdinalIgnoreCase) =>
+                    new TavusException(TavusFailure.ConcurrencyLimit, message),
+                _ => new TavusException(TavusFailure.Refused, message),
+            };
+        }
+    }
+
+    private static T? Deserialize<T>(string text)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<T>(text, Json);
+        }
+        catch (JsonException ex)
+        {
+            throw new TavusException(TavusFailure.Unavailable, "Tavus answered with a body that is not the expected JSON.", ex);
+        }
+    }
+
+    /// <summary>Tavus puts its reason in <c>error</c> or <c>message</c>.</summary>
+    private static string? ErrorMessage(string body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            foreach (var name in (string[])["error", "message", "detail"])
+            {
+                if (document.RootElement.ValueKind == JsonValueKind.Object &&
+                    document.RootElement.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String)
+                {
+                    return value.GetString();
+                }
+            }
+        }
+        catch (JsonException)
+        {
+        }
+        return string.IsNullOrWhiteSpace(body) ? null : body[..Math.Min(body.Length, 500)];
+    }
+
+    private static JsonSerializerOptions CreateJsonOptions()
+    {
+        var options = new JsonSerializerOptions();
+        HostingExtensions.ConfigureJson(options);
+        return options;
+    }
+}

@@ -1,0 +1,74 @@
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
+using Polly;
+using Tavus.Orchestrator.Webhooks;
+using Tavus.Simulator;
+
+namespace Tavus.Orchestrator.Tavus;
+
+public static class TavusExtensions
+{
+    /// <summary>Where the built-in simulator is mounted in simulator mode.</summary>
+    public const string SimulatorPrefix = "/tavus-sim";
+
+    public static WebApplicationBuilder AddTavus(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<TavusOptions>().BindConfiguration(TavusOptions.Section)
+            .ValidateDataAnnotations().ValidateOnStart();
+        var tavus = builder.Configuration.GetSection(TavusOptions.Section).Get<TavusOptions>() ?? new TavusOptions();
+        if (tavus.UseSimulator)
+        {
+            builder.Services.AddTavusSimulator();
+        }
+
+        builder.Services.AddHttpClient<TavusClient>((services, client) =>
+            {
+                var options = services.GetRequiredService<IOptions<TavusOptions>>().Value;
+                if (options.UseSimulator)
+                {
+                    // The simulator mounted in this process, reached over HTTP exactly like Tavus.
+                    var self = services.GetRequiredService<IOptions<WebhooksOptions>>().Value.PublicBaseUrl.TrimEnd('/');
+                    client.BaseAddress = new Uri($"{self}{SimulatorPrefix}/");
+                    client.DefaultRequestHeaders.Add("x-api-key", services.GetRequiredService<IOptions<SimulatorOptions>>().Value.ApiKey);
+                }
+                else
+                {
+                    client.BaseAddress = new Uri(options.BaseUrl.TrimEnd('/') + "/");
+                    client.DefaultRequestHeaders.Add("x-api-key", options.ApiKey);
+                }
+                // The resilience handler owns the timeouts.
+                client.Timeout = Timeout.InfiniteTimeSpan;
+            })
+            .AddStandardResilienceHandler()
+            .Configure((HttpStandardResilienceOptions resilience, IServiceProvider services) =>
+            {
+                var options = services.GetRequiredService<IOptions<TavusOptions>>().Value;
+                resilience.AttemptTimeout.Timeout = TimeSpan.FromSeconds(options.AttemptTimeoutSeconds);
+                resilience.TotalRequestTimeout.Timeout = TimeSpan.FromSeconds(Math.Max(options.TotalTimeoutSeconds, options.AttemptTimeoutSeconds));
+                resilience.CircuitBreaker.SamplingDuration = TimeSpan.FromSeconds(Math.Max(30, options.AttemptTimeoutSeconds * 2));
+                // The standard handler retries POST too; a create that may have reached Tavus must not be sent twice.
+                resilience.Retry.ShouldHandle = args =>
+                    args.Context.GetRequestMessage()?.Options.TryGetValue(TavusClient.NoRetry, out var noRetry) == true && noRetry
+                        ? PredicateResult.False()
+                        : ValueTask.FromResult(HttpClientResiliencePredicates.IsTransient(args.Outcome));
+            });
+        return builder;
+    }
+
+    public static WebApplication MapTavusSimulatorWhenEnabled(this WebApplication app)
+    {
+        var options = app.Services.GetRequiredService<IOptions<TavusOptions>>().Value;
+        if (options.UseSimulator)
+        {
+            app.MapTavusSimulator(SimulatorPrefix);
+            app.Logger.LogWarning(
+                "SIMULATOR MODE: no Tavus:ApiKey is configured, so conversations go to the built-in Tavus simulator at {SimulatorPrefix}. " +
+                "Nothing reaches the real Tavus. Tenant 'demo' with key 'demo-key' is available.", SimulatorPrefix);
+        }
+        else
+        {
+            app.Logger.LogInformation("Tavus API at {TavusBaseUrl}", options.BaseUrl);
+        }
+        return app;
+    }
+}

@@ -1,0 +1,41 @@
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using Tavus.Orchestrator.Hosting;
+
+namespace Tavus.Orchestrator.Tenants;
+
+/// <summary>An internal frontend: its key (hashed) and the policy its conversations follow.</summary>
+public sealed class Tenant
+{
+    public required string Id { get; init; }
+    public required string Name { get; set; }
+    /// <summary>SHA-256 of the API key; the key itself is shown once and never stored.</summary>
+    public required string ApiKeyHash { get; set; }
+    public required TenantPolicy Policy { get; set; }
+    public DateTime CreatedAt { get; init; }
+}
+
+internal sealed class TenantConfiguration : IEntityTypeConfiguration<Tenant>
+{
+    private static readonly JsonSerializerOptions Json = CreateJsonOptions();
+
+    public void Configure(EntityTypeBuilder<Tenant> builder)
+    {
+        builder.HasKey(t => t.Id);
+        builder.Property(t => t.Id).HasMaxLength(64);
+        builder.Property(t => t.Name).HasMaxLength(200);
+        builder.Property(t => t.ApiKeyHash).HasMaxLength(64);
+        builder.HasIndex(t => t.ApiKeyHash).IsUnique();
+        builder.Property(t => t.Policy).HasConversion(
+            policy => JsonSerializer.Serialize(policy, Json),
+            json => JsonSerializer.Deserialize<TenantPolicy>(json, Json)!);
+    }
+
+    private static JsonSerializerOptions CreateJsonOptions()
+    {
+        var options = new JsonSerializerOptions();
+        HostingExtensions.ConfigureJson(options);
+        return options;
+    }
+}

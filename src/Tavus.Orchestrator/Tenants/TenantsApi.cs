@@ -1,0 +1,158 @@
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Tavus.Orchestrator.Conversations;
+using Tavus.Orchestrator.Data;
+using Tavus.Orchestrator.Hosting;
+
+namespace Tavus.Orchestrator.Tenants;
+
+public sealed record CreateTenantRequest(string? Id, string? Name, PolicyInput? Policy);
+
+public sealed record TenantResponse(string Id, string Name, TenantPolicy Policy, DateTime CreatedAt)
+{
+    public static TenantResponse From(Tenant tenant) => new(tenant.Id, tenant.Name, tenant.Policy, tenant.CreatedAt);
+}
+
+public sealed record CreatedTenantResponse(string Id, string Name, TenantPolicy Policy, DateTime CreatedAt, string ApiKey);
+
+public sealed record ApiKeyResponse(string ApiKey);
+
+public static partial class TenantsApi
+{
+    public static WebApplicationBuilder AddTenants(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<AdminOptions>().BindConfiguration("Admin");
+        builder.Services.AddAuthentication()
+            .AddScheme<AuthenticationSchemeOptions, TenantKeyHandler>(AuthSchemes.Tenant, null)
+            .AddScheme<AuthenticationSchemeOptions, AdminKeyHandler>(AuthSchemes.Admin, null);
+        builder.Services.AddAuthorizationBuilder()
+            .AddPolicy(AuthSchemes.Tenant, policy => policy.AddAuthenticationSchemes(AuthSchemes.Tenant).RequireAuthenticatedUser())
+            .AddPolicy(AuthSchemes.Admin, policy => policy.AddAuthenticationSchemes(AuthSchemes.Admin).RequireAuthenticatedUser());
+        return builder;
+    }
+
+    public static IEndpointRouteBuilder MapTenants(this IEndpointRouteBuilder app)
+    {
+        var admin = app.MapGroup("/admin/tenants")
+            .WithTags("Admin: tenants")
+            .RequireAuthorization(AuthSchemes.Admin)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden);
+
+        admin.MapPost("/", CreateTenant).WithSummary("Create a tenant; its API key is shown once.");
+        admin.MapGet("/", ListTenants).WithSummary("List tenants (never their keys).");
+        admin.MapGet("/{id}", GetTenant).WithSummary("One tenant (never its key).");
+        admin.MapPut("/{id}/policy", ReplacePolicy).WithSummary("Replace a tenant's policy; applies to new conversations.");
+        admin.MapPost("/{id}/keys", RotateKey).WithSummary("Rotate a tenant's key: the new key is shown once, the old one stops working.");
+
+        app.MapGet("/tenant", GetOwnTenant)
+            .WithTags("Tenant")
+            .RequireAuthorization(AuthSchemes.Tenant)
+            .WithSummary("The calling tenant: its id, name and policy.")
+            .ProducesProblem(StatusCodes.Status401Unauthorized);
+        return app;
+    }
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,63}$")]
+    private static partial Regex TenantIdPattern();
+
+    private static async Task<Results<Created<CreatedTenantResponse>, ValidationProblem, ProblemHttpResult>> CreateTenant(
+        CreateTenantRequest request, OrchestratorDbContext db, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (request.Id is null || !TenantIdPattern().IsMatch(request.Id))
+        {
+            errors["id"] = ["id is required: 1–64 characters of a-z, 0-9, '-' or '_', starting with a letter or digit."];
+        }
+        if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 200)
+        {
+            errors["name"] = ["name is required, at most 200 characters."];
+        }
+        var (policy, policyErrors) = request.Policy?.Validate() ?? (TenantPolicy.TavusDefaults, []);
+        foreach (var (field, messages) in policyErrors)
+        {
+            errors[field] = messages;
+        }
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "The tenant is not valid.");
+        }
+        if (await db.Tenants.AnyAsync(t => t.Id == request.Id, cancellationToken))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Tenant exists",
+                detail: $"A tenant with id '{request.Id}' already exists.");
+        }
+        var apiKey = ApiKeys.Generate();
+        var tenant = new Tenant
+        {
+            Id = request.Id!,
+            Name = request.Name!,
+            ApiKeyHash = ApiKeys.Hash(apiKey),
+            Policy = policy!,
+            CreatedAt = time.GetUtcNow().UtcDateTime,
+        };
+        db.Tenants.Add(tenant);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException ex) when (EventRecorder.IsUniqueViolation(ex))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Tenant exists",
+                detail: $"A tenant with id '{request.Id}' already exists.");
+        }
+        return TypedResults.Created($"/admin/tenants/{tenant.Id}",
+            new CreatedTenantResponse(tenant.Id, tenant.Name, tenant.Policy, tenant.CreatedAt, apiKey));
+    }
+
+    private static async Task<Ok<List<TenantResponse>>> ListTenants(OrchestratorDbContext db, CancellationToken cancellationToken)
+    {
+        var tenants = await db.Tenants.AsNoTracking().OrderBy(t => t.Id).ToListAsync(cancellationToken);
+        return TypedResults.Ok(tenants.Select(TenantResponse.From).ToList());
+    }
+
+    private static async Task<Results<Ok<TenantResponse>, ProblemHttpResult>> GetTenant(
+        string id, OrchestratorDbContext db, CancellationToken cancellationToken) =>
+        await db.Tenants.AsNoTracking().FirstOrDefaultAsync(t => t.Id == id, cancellationToken) is { } tenant
+            ? TypedResults.Ok(TenantResponse.From(tenant))
+            : TenantNotFound(id);
+
+    private static async Task<Results<Ok<TenantResponse>, ValidationProblem, ProblemHttpResult>> ReplacePolicy(
+        string id, PolicyInput policy, OrchestratorDbContext db, CancellationToken cancellationToken)
+    {
+        var (validated, errors) = policy.Validate(prefix: "policy");
+        if (validated is null)
+        {
+            return TypedResults.ValidationProblem(errors, title: "The policy is not valid.");
+        }
+        var tenant = await db.Tenants.FirstOrDefaultAsync(t => t.Id == id, cancellationToken);
+        if (tenant is null)
+        {
+            return TenantNotFound(id);
+        }
+        tenant.Policy = validated;
+        await db.SaveChangesAsync(cancellationToken);
+        return TypedResults.Ok(TenantResponse.From(tenant));
+    }
+
+    private static async Task<Results<Ok<ApiKeyResponse>, ProblemHttpResult>> RotateKey(
+        string id, OrchestratorDbContext db, CancellationToken cancellationToken)
+    {
+        var apiKey = ApiKeys.Generate();
+        var updated = await db.Tenants.Where(t => t.Id == id)
+            .ExecuteUpdateAsync(t => t.SetProperty(x => x.ApiKeyHash, ApiKeys.Hash(apiKey)), cancellationToken);
+        return updated == 0 ? TenantNotFound(id) : TypedResults.Ok(new ApiKeyResponse(apiKey));
+    }
+
+    private static async Task<Ok<TenantResponse>> GetOwnTenant(HttpContext context, OrchestratorDbContext db)
+    {
+        var tenantId = context.User.TenantId();
+        var tenant = await db.Tenants.AsNoTracking().FirstAsync(t => t.Id == tenantId, context.RequestAborted);
+        return TypedResults.Ok(TenantResponse.From(tenant));
+    }
+
+    private static ProblemHttpResult TenantNotFound(string id) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Tenant not found", detail: $"No tenant '{id}'.");
+}

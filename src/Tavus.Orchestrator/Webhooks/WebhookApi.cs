@@ -1,0 +1,130 @@
+using System.Buffers;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Tavus.Orchestrator.Conversations;
+using Tavus.Orchestrator.Data;
+using Tavus.Orchestrator.Hosting;
+
+namespace Tavus.Orchestrator.Webhooks;
+
+public static class WebhookApi
+{
+    public static WebApplicationBuilder AddWebhooks(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<WebhooksOptions>().BindConfiguration(WebhooksOptions.Section)
+            .ValidateDataAnnotations().ValidateOnStart();
+        return builder;
+    }
+
+    public static IEndpointRouteBuilder MapWebhooks(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/webhook", Receive)
+            .WithTags("Tavus callbacks")
+            .AllowAnonymous()
+            .WithSummary("Receives a Tavus callback for a conversation's callback_url.")
+            .WithDescription("Authenticated by the token the orchestrator put into that conversation's callback_url. " +
+                "Answers 200 only after the event is committed; a repeated delivery answers status 'duplicate'.")
+            .Accepts<TavusCallback>("application/json")
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+        return app;
+    }
+
+    private static async Task<Results<Ok<WebhookAck>, ProblemHttpResult>> Receive(
+        HttpContext context,
+        string? token,
+        OrchestratorDbContext db,
+        EventRecorder recorder,
+        TimeProvider time,
+        IOptions<WebhooksOptions> options)
+    {
+        var cancellationToken = context.RequestAborted;
+        var body = await ReadBodyAsync(context.Request, options.Value.MaxBodyBytes, cancellationToken);
+        if (body is null)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Callback too large",
+                detail: $"The body is over Webhooks:MaxBodyBytes ({options.Value.MaxBodyBytes} bytes).");
+        }
+
+        ParsedCallback? callback;
+        string? error;
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            callback = ParsedCallback.Parse(document.RootElement.Clone(), body, out error);
+        }
+        catch (JsonException)
+        {
+            return BadCallback("The body is not JSON.");
+        }
+        if (callback is null)
+        {
+            return BadCallback(error!);
+        }
+        context.SetConversationId(callback.ConversationId);
+        context.SetEventType(callback.EventType);
+
+        if (string.IsNullOrEmpty(token))
+        {
+            return Unauthorized();
+        }
+        var conversation = await db.Conversations.FirstOrDefaultAsync(c => c.TavusId == callback.ConversationId, cancellationToken);
+        if (conversation is null)
+        {
+            // The create may still be waiting for Tavus' answer; its token already identifies it.
+            var hash = CallbackTokens.Hash(token);
+            conversation = await db.Conversations.FirstOrDefaultAsync(c => c.TavusId == null && c.CallbackTokenHash == hash, cancellationToken);
+        }
+        if (conversation is null || !CallbackTokens.Matches(token, conversation.CallbackTokenHash))
+        {
+            return Unauthorized();
+        }
+
+        var @event = callback.ToEvent(conversation.Id, time.GetUtcNow().UtcDateTime);
+        var outcome = await recorder.RecordAsync(conversation, @event, callback.Properties, cancellationToken);
+        return TypedResults.Ok(new WebhookAck(outcome == RecordOutcome.Recorded ? "recorded" : "duplicate"));
+    }
+
+    /// <summary>Reads the whole body, or null as soon as it is over the limit.</summary>
+    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > limit)
+        {
+            return null;
+        }
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        {
+            sizeFeature.MaxRequestBodySize = limit;
+        }
+        var buffer = new ArrayBufferWriter<byte>((int)Math.Min(request.ContentLength ?? 16 * 1024, limit) + 1);
+        try
+        {
+            while (true)
+            {
+                var read = await request.Body.ReadAsync(buffer.GetMemory(8 * 1024), cancellationToken);
+                if (read == 0)
+                {
+                    return buffer.WrittenSpan.ToArray();
+                }
+                buffer.Advance(read);
+                if (buffer.WrittenCount > limit)
+                {
+                    return null;
+                }
+            }
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return null;
+        }
+    }
+
+    private static ProblemHttpResult BadCallback(string detail) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Not a Tavus callback", detail: detail);
+
+    private static ProblemHttpResult Unauthorized() =>
+        TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized",
+            detail: "The callback token is missing, wrong, or not the one of this conversation.");
+}

@@ -1,0 +1,16 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Tavus.Orchestrator.Webhooks;
+
+public sealed class WebhooksOptions
+{
+    public const string Section = "Webhooks";
+
+    /// <summary>The address Tavus reaches this service at; callback URLs are built from it.</summary>
+    [Required, Url]
+    public string PublicBaseUrl { get; set; } = "http://localhost:5080";
+
+    /// <summary>Larger callback bodies are refused with 413. Transcripts are often over 10 KB.</summary>
+    [Range(1024, 64 * 1024 * 1024)]
+    public long MaxBodyBytes { get; set; } = 4 * 1024 * 1024;
+}

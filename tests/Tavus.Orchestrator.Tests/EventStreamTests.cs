@@ -1,0 +1,84 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+
+namespace Tavus.Orchestrator.Tests;
+
+public sealed class EventStreamTests : IAsyncLifetime
+{
+    private readonly OrchestratorFactory _factory = new();
+    private HttpClient _tenant = null!;
+
+    public async Task InitializeAsync() => _tenant = await _factory.CreateTenantAsync("acme");
+
+    public async Task DisposeAsync() => await _factory.DisposeAsync();
+
+    private async Task<List<(string Event, JsonElement Data)>> ReadStreamAsync(string id, Func<Task> whileOpen)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, $"/conversations/{id}/events");
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+        using var response = await _tenant.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        var driving = whileOpen();
+        var items = new List<(string, JsonElement)>();
+        string? eventName = null;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        while (await reader.ReadLineAsync(timeout.Token) is { } line)
+        {
+            if (line.StartsWith("event: ", StringComparison.Ordinal))
+            {
+                eventName = line["event: ".Length..];
+            }
+            else if (line.StartsWith("data: ", StringComparison.Ordinal))
+            {
+                items.Add((eventName!, JsonDocument.Parse(line["data: ".Length..]).RootElement.Clone()));
+            }
+        }
+        await driving;
+        return items;
+    }
+
+    [Fact]
+    public async Task The_stream_sends_replica_joined_then_ended_then_the_transcript_and_closes()
+    {
+        var id = (await _tenant.CreateConversationAsync()).Str("conversation_id");
+
+        var items = await ReadStreamAsync(id, async () =>
+        {
+            await Task.Delay(100);
+            _factory.Time.Advance(TimeSpan.FromSeconds(3));
+            await _tenant.WaitForStatusAsync(id, "active");
+            await _tenant.PostAsync($"/conversations/{id}/end", null);
+        });
+
+        Assert.Equal(["replica_joined", "ended", "transcription_ready"], items.Select(i => i.Event));
+        Assert.Equal("end_conversation_endpoint_hit", items[1].Data.GetProperty("properties").Str("shutdown_reason"));
+    }
+
+    [Fact]
+    public async Task A_stream_opened_after_the_end_replays_the_timeline_and_closes()
+    {
+        var id = (await _tenant.CreateConversationAsync()).Str("conversation_id");
+        await _tenant.PostAsync($"/conversations/{id}/end", null);
+        await _tenant.WaitForConversationAsync(id, c => c.GetProperty("transcript").ValueKind == JsonValueKind.Array, "the transcript");
+
+        var items = await ReadStreamAsync(id, () => Task.CompletedTask);
+
+        Assert.Equal(["ended", "transcription_ready"], items.Select(i => i.Event));
+    }
+
+    [Fact]
+    public async Task Many_subscribers_each_receive_every_event()
+    {
+        var id = (await _tenant.CreateConversationAsync()).Str("conversation_id");
+        // Subscribers that connect before or after the end see the same stream.
+        var streams = Enumerable.Range(0, 25).Select(_ => ReadStreamAsync(id, () => Task.CompletedTask)).ToList();
+        await _tenant.PostAsync($"/conversations/{id}/end", null);
+
+        var all = await Task.WhenAll(streams);
+        Assert.All(all, items => Assert.Equal(["ended", "transcription_ready"], items.Select(i => i.Event)));
+    }
+}

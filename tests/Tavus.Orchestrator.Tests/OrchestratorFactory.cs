@@ -1,0 +1,137 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Tavus.Orchestrator.Tavus;
+using Tavus.Simulator;
+
+namespace Tavus.Orchestrator.Tests;
+
+/// <summary>
+/// The orchestrator in simulator mode on its own SQLite file, with a fake clock shared by the
+/// orchestrator and the mounted simulator. Every outbound call (orchestrator → simulator,
+/// simulator → /webhook) goes through the in-memory test server: nothing reaches the network.
+/// </summary>
+public sealed class OrchestratorFactory : WebApplicationFactory<Program>
+{
+    public const string AdminKey = "test-admin-key";
+    public const string SimulatorKey = "sim-key";
+
+    private readonly Dictionary<string, string?> _settings;
+
+    public OrchestratorFactory(string? databasePath = null, Dictionary<string, string?>? settings = null, FakeTimeProvider? time = null)
+    {
+        DatabasePath = databasePath ?? Path.Combine(Path.GetTempPath(), "tavus-orchestrator-tests", $"{Guid.NewGuid():N}.db");
+        Time = time ?? new FakeTimeProvider(new DateTimeOffset(2025, 5, 13, 6, 42, 58, 291, TimeSpan.Zero));
+        _settings = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Orchestrator"] = $"Data Source={DatabasePath}",
+            ["Admin:ApiKey"] = AdminKey,
+            ["Tavus:ApiKey"] = "",
+            ["Webhooks:PublicBaseUrl"] = "http://localhost",
+            ["Simulator:ApiKey"] = SimulatorKey,
+            ["Serilog:MinimumLevel:Default"] = "Warning",
+        };
+        foreach (var (key, value) in settings ?? [])
+        {
+            _settings[key] = value;
+        }
+    }
+
+    public string DatabasePath { get; }
+
+    public FakeTimeProvider Time { get; }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+        builder.ConfigureTestServices(services =>
+        {
+            services.AddSingleton<TimeProvider>(Time);
+            services.AddHttpClient<TavusClient>().ConfigurePrimaryHttpMessageHandler(() => new SocketLikeCancellation(Server.CreateHandler()));
+            services.AddHttpClient(SimulatorDefaults.CallbackHttpClientName).ConfigurePrimaryHttpMessageHandler(() => Server.CreateHandler());
+        });
+    }
+
+    public HttpClient CreateAdminClient()
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Add("X-Admin-Key", AdminKey);
+        return client;
+    }
+
+    public HttpClient CreateTenantClient(string apiKey)
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Add("X-Api-Key", apiKey);
+        return client;
+    }
+
+    public HttpClient CreateSimulatorClient()
+    {
+        var client = CreateClient(new WebApplicationFactoryClientOptions { BaseAddress = new Uri("http://localhost/tavus-sim/") });
+        client.DefaultRequestHeaders.Add("x-api-key", SimulatorKey);
+        return client;
+    }
+
+    /// <summary>Creates a tenant through the admin API and returns a client authorized as it.</summary>
+    public async Task<HttpClient> CreateTenantAsync(string id, object? policy = null)
+    {
+        using var admin = CreateAdminClient();
+        var response = await admin.PostAsJsonAsync("/admin/tenants", new { id, name = $"Tenant {id}", policy }, Json.Options);
+        response.EnsureSuccessStatusCode();
+        var created = await response.Content.ReadFromJsonAsync<JsonElement>();
+        return CreateTenantClient(created.GetProperty("api_key").GetString()!);
+    }
+
+    public SqliteConnection OpenDatabase()
+    {
+        var connection = new SqliteConnection($"Data Source={DatabasePath};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        return connection;
+    }
+
+    public long Scalar(string sql)
+    {
+        using var connection = OpenDatabase();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        SqliteConnection.ClearAllPools();
+    }
+}
+
+/// <summary>
+/// The test server's handler reports a cancelled call as an aborted stream (IOException); a real
+/// socket handler throws OperationCanceledException, which is what the resilience timeout
+/// recognises. This restores the real behaviour for the calls that go through the test server.
+/// </summary>
+internal sealed class SocketLikeCancellation(HttpMessageHandler inner) : DelegatingHandler(inner)
+{
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var response = await base.SendAsync(request, cancellationToken);
+            await response.Content.LoadIntoBufferAsync(cancellationToken);
+            return response;
+        }
+        catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is not OperationCanceledException)
+        {
+            throw new TaskCanceledException("The request was cancelled.", ex, cancellationToken);
+        }
+    }
+}

@@ -1,0 +1,113 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Tavus.Orchestrator.Tests;
+
+/// <summary>What the service answers, and ends up with, when Tavus misbehaves (simulator fault injection).</summary>
+public sealed class TavusFaultTests : IAsyncLifetime
+{
+    private readonly OrchestratorFactory _factory = new(settings: new()
+    {
+        ["Tavus:AttemptTimeoutSeconds"] = "1",
+        ["Tavus:TotalTimeoutSeconds"] = "2",
+    });
+    private HttpClient _tenant = null!;
+
+    public async Task InitializeAsync() => _tenant = await _factory.CreateTenantAsync("acme");
+
+    public async Task DisposeAsync() => await _factory.DisposeAsync();
+
+    [Fact]
+    public async Task A_5xx_on_create_is_502_and_the_conversation_is_failed()
+    {
+        await _factory.SetFaultsAsync(createErrorRate: 1);
+
+        var response = await _tenant.PostAsJsonAsync("/conversations", Scenario.CreateBody(), Json.Options);
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        var problem = await response.ReadJsonAsync();
+        Assert.Contains("500", problem.Str("detail"), StringComparison.Ordinal);
+        var failed = await (await _tenant.GetAsync("/conversations?status=failed")).ReadJsonAsync();
+        Assert.Single(failed.GetProperty("data").EnumerateArray());
+        // Not retried: a create that may have reached Tavus is never sent twice.
+        using var simulator = _factory.CreateSimulatorClient();
+        Assert.Equal(0, (await (await simulator.GetAsync("v2/conversations")).ReadJsonAsync()).GetProperty("data").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task Tavus_answering_slower_than_the_timeout_is_504()
+    {
+        await _factory.SetFaultsAsync(latencyMs: 5000);
+
+        var create = _tenant.PostAsJsonAsync("/conversations", Scenario.CreateBody(), Json.Options);
+        // The attempt timeout runs on the app's clock: move it on until the call gives up.
+        while (!create.IsCompleted)
+        {
+            _factory.Time.Advance(TimeSpan.FromMilliseconds(500));
+            await Task.WhenAny(create, Task.Delay(50));
+        }
+
+        var response = await create;
+        Assert.True(response.StatusCode == HttpStatusCode.GatewayTimeout, await response.Content.ReadAsStringAsync());
+        Assert.Equal(504, (await response.ReadJsonAsync()).GetProperty("status").GetInt32());
+    }
+
+    [Fact]
+    public async Task Tavus_concurrency_refusal_is_429()
+    {
+        await using var factory = new OrchestratorFactory(settings: new() { ["Simulator:MaxConcurrentConversations"] = "1" });
+        var tenant = await factory.CreateTenantAsync("acme");
+        await tenant.CreateConversationAsync();
+
+        var response = await tenant.PostAsJsonAsync("/conversations", Scenario.CreateBody(), Json.Options);
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
+        Assert.Contains("maximum concurrent conversations", (await response.ReadJsonAsync()).Str("detail"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Duplicated_callbacks_are_stored_once()
+    {
+        await _factory.SetFaultsAsync(duplicateRate: 1);
+        var id = (await _tenant.CreateConversationAsync()).Str("conversation_id");
+        _factory.Time.Advance(TimeSpan.FromSeconds(3));
+        await _tenant.WaitForStatusAsync(id, "active");
+        await _tenant.PostAsync($"/conversations/{id}/end", null);
+
+        var ended = await _tenant.WaitForConversationAsync(id, c => c.GetProperty("transcript").ValueKind == JsonValueKind.Array, "the transcript");
+        await Eventually.TrueAsync(async () => (await DeliveriesAsync(id)).Count(d => d.GetProperty("status_code").ValueKind == JsonValueKind.Number) == 6,
+            "all six deliveries answered");
+
+        Assert.Equal(["replica_joined", "ended", "transcription_ready"], ended.GetProperty("events").EnumerateArray().Select(e => e.Str("kind")));
+        var answers = (await DeliveriesAsync(id)).Select(d => d.GetProperty("status_code").GetInt32()).ToList();
+        Assert.All(answers, status => Assert.Equal(200, status));
+        Assert.Equal(3, _factory.Scalar("SELECT COUNT(*) FROM ConversationEvents"));
+    }
+
+    [Fact]
+    public async Task Reordered_callbacks_end_in_the_right_state_and_order()
+    {
+        await _factory.SetFaultsAsync(reorder: true);
+        var id = (await _tenant.CreateConversationAsync(new { participant_left_timeout = 30 })).Str("conversation_id");
+        _factory.Time.Advance(TimeSpan.FromSeconds(3));
+        await _factory.SimulatorControlAsync(id, "join");
+        await _factory.SimulatorControlAsync(id, "leave");
+        _factory.Time.Advance(TimeSpan.FromSeconds(30));
+
+        var ended = await _tenant.WaitForConversationAsync(id, c => c.GetProperty("events").GetArrayLength() == 3, "three events");
+
+        var delivered = (await DeliveriesAsync(id)).Select(d => d.Str("event_type")).ToList();
+        Assert.True(delivered.IndexOf("system.shutdown") < delivered.IndexOf("system.replica_joined"), string.Join(", ", delivered));
+        Assert.Equal("ended", ended.Str("status"));
+        Assert.Equal("participant_left_timeout", ended.Str("end_reason"));
+        Assert.Equal(["replica_joined", "ended", "transcription_ready"], ended.GetProperty("events").EnumerateArray().Select(e => e.Str("kind")));
+    }
+
+    private async Task<List<JsonElement>> DeliveriesAsync(string id)
+    {
+        using var simulator = _factory.CreateSimulatorClient();
+        var deliveries = await (await simulator.GetAsync($"control/conversations/{id}/deliveries")).ReadJsonAsync();
+        return [.. deliveries.EnumerateArray()];
+    }
+}

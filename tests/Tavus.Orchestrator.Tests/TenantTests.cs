@@ -1,0 +1,151 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Tavus.Orchestrator.Tests;
+
+public sealed class TenantTests : IAsyncLifetime
+{
+    private readonly OrchestratorFactory _factory = new();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await _factory.DisposeAsync();
+
+    [Fact]
+    public async Task No_key_or_a_wrong_key_answers_401_problem_details()
+    {
+        await _factory.CreateTenantAsync("acme");
+        using var anonymous = _factory.CreateClient();
+        using var wrong = _factory.CreateTenantClient("tvo_not-a-key");
+
+        foreach (var client in new[] { anonymous, wrong })
+        {
+            var response = await client.GetAsync("/conversations");
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(401, (await response.ReadJsonAsync()).GetProperty("status").GetInt32());
+        }
+    }
+
+    [Fact]
+    public async Task Another_tenants_conversation_is_not_found_on_read_end_and_events()
+    {
+        var acme = await _factory.CreateTenantAsync("acme");
+        var globex = await _factory.CreateTenantAsync("globex");
+        var id = (await acme.CreateConversationAsync()).Str("conversation_id");
+
+        Assert.Equal(HttpStatusCode.NotFound, (await globex.GetAsync($"/conversations/{id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await globex.PostAsync($"/conversations/{id}/end", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await globex.GetAsync($"/conversations/{id}/events")).StatusCode);
+        Assert.Empty((await (await globex.GetAsync("/conversations")).ReadJsonAsync()).GetProperty("data").EnumerateArray());
+
+        // And the conversation was not ended by the other tenant's request.
+        Assert.Equal("created", (await acme.GetConversationAsync(id)).Str("status"));
+    }
+
+    [Fact]
+    public async Task Rotating_a_key_stops_the_old_one_and_shows_the_new_one_once()
+    {
+        using var admin = _factory.CreateAdminClient();
+        var created = await (await admin.PostAsJsonAsync("/admin/tenants", new { id = "acme", name = "Acme" }, Json.Options)).ReadJsonAsync();
+        var oldKey = created.Str("api_key");
+
+        var rotated = await admin.PostAsync("/admin/tenants/acme/keys", null);
+        Assert.Equal(HttpStatusCode.OK, rotated.StatusCode);
+        var newKey = (await rotated.ReadJsonAsync()).Str("api_key");
+        Assert.NotEqual(oldKey, newKey);
+
+        using var withOld = _factory.CreateTenantClient(oldKey);
+        using var withNew = _factory.CreateTenantClient(newKey);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await withOld.GetAsync("/tenant")).StatusCode);
+        var me = await (await withNew.GetAsync("/tenant")).ReadJsonAsync();
+        Assert.Equal("acme", me.Str("id"));
+
+        var listed = await admin.GetStringAsync("/admin/tenants");
+        Assert.DoesNotContain(newKey, listed, StringComparison.Ordinal);
+        Assert.DoesNotContain("api_key", listed, StringComparison.Ordinal);
+        Assert.Equal(0, _factory.Scalar($"SELECT COUNT(*) FROM Tenants WHERE ApiKeyHash = '{newKey}'"));
+    }
+
+    [Fact]
+    public async Task Creating_an_existing_tenant_is_409()
+    {
+        using var admin = _factory.CreateAdminClient();
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("/admin/tenants", new { id = "acme", name = "Acme" })).StatusCode);
+        var again = await admin.PostAsJsonAsync("/admin/tenants", new { id = "acme", name = "Acme again" });
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+    }
+
+    [Fact]
+    public async Task The_admin_api_wants_the_admin_key()
+    {
+        using var anonymous = _factory.CreateClient();
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/admin/tenants")).StatusCode);
+        var tenant = await _factory.CreateTenantAsync("acme");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await tenant.GetAsync("/admin/tenants")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Without_an_admin_key_configured_the_admin_api_answers_403()
+    {
+        await using var factory = new OrchestratorFactory(settings: new() { ["Admin:ApiKey"] = "" });
+        using var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Add("X-Admin-Key", "anything");
+        var response = await client.GetAsync("/admin/tenants");
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal(403, (await response.ReadJsonAsync()).GetProperty("status").GetInt32());
+    }
+
+    [Fact]
+    public async Task Simulator_mode_seeds_the_demo_tenant_and_configured_tenants()
+    {
+        await using var factory = new OrchestratorFactory(settings: new()
+        {
+            ["Tenants:0:Id"] = "seeded",
+            ["Tenants:0:Name"] = "Seeded",
+            ["Tenants:0:ApiKey"] = "seeded-key",
+            ["Tenants:0:Policy:MaxCallDuration:Default"] = "900",
+            ["Tenants:0:Policy:MaxCallDuration:Min"] = "60",
+            ["Tenants:0:Policy:MaxCallDuration:Max"] = "1200",
+            ["Tenants:0:Policy:Enforcement"] = "clamp",
+        });
+        using var demo = factory.CreateTenantClient("demo-key");
+        Assert.Equal("demo", (await (await demo.GetAsync("/tenant")).ReadJsonAsync()).Str("id"));
+
+        using var seeded = factory.CreateTenantClient("seeded-key");
+        var me = await (await seeded.GetAsync("/tenant")).ReadJsonAsync();
+        Assert.Equal(900, me.GetProperty("policy").GetProperty("max_call_duration").GetProperty("default").GetInt32());
+        Assert.Equal("clamp", me.GetProperty("policy").Str("enforcement"));
+    }
+
+    [Fact]
+    public async Task Listing_pages_newest_first_with_a_cursor_and_filters_by_status()
+    {
+        var tenant = await _factory.CreateTenantAsync("acme");
+        var ids = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            ids.Add((await tenant.CreateConversationAsync()).Str("conversation_id"));
+            _factory.Time.Advance(TimeSpan.FromMilliseconds(10));
+        }
+        var seen = new List<string>();
+        string? cursor = null;
+        do
+        {
+            var page = await (await tenant.GetAsync($"/conversations?limit=2{(cursor is null ? "" : $"&cursor={cursor}")}")).ReadJsonAsync();
+            seen.AddRange(page.GetProperty("data").EnumerateArray().Select(c => c.Str("conversation_id")));
+            cursor = page.GetProperty("next_cursor").ValueKind == JsonValueKind.Null ? null : page.Str("next_cursor");
+        }
+        while (cursor is not null);
+        Assert.Equal(ids.AsEnumerable().Reverse(), seen);
+
+        await tenant.PostAsync($"/conversations/{ids[0]}/end", null);
+        await tenant.WaitForStatusAsync(ids[0], "ended");
+        var ended = await (await tenant.GetAsync("/conversations?status=ended")).ReadJsonAsync();
+        Assert.Equal([ids[0]], ended.GetProperty("data").EnumerateArray().Select(c => c.Str("conversation_id")));
+
+        Assert.Equal(HttpStatusCode.BadRequest, (await tenant.GetAsync("/conversations?status=bogus")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await tenant.GetAsync("/conversations?limit=1000")).StatusCode);
+    }
+}

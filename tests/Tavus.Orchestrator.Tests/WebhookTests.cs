@@ -1,0 +1,184 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+
+namespace Tavus.Orchestrator.Tests;
+
+public sealed class WebhookTests : IAsyncLifetime
+{
+    private readonly OrchestratorFactory _factory = new();
+    private HttpClient _tenant = null!;
+    private HttpClient _tavus = null!;
+
+    public async Task InitializeAsync()
+    {
+        _tenant = await _factory.CreateTenantAsync("acme");
+        _tavus = _factory.CreateClient();
+    }
+
+    public async Task DisposeAsync() => await _factory.DisposeAsync();
+
+    public static TheoryData<string, string, string?> Fixtures => new()
+    {
+        { "replica_joined.json", "replica_joined", null },
+        { "shutdown_max_call_duration.json", "ended", "max_call_duration" },
+        { "shutdown_participant_left_timeout.json", "ended", "participant_left_timeout" },
+        { "shutdown_participant_absent_timeout.json", "ended", "participant_absent_timeout" },
+        { "shutdown_end_conversation_endpoint_hit.json", "ended", "ended_by_request" },
+        { "shutdown_bot_could_not_join.json", "ended", "bot_could_not_join" },
+        { "shutdown_room_deleted.json", "ended", "room_deleted" },
+        { "shutdown_startup_exception.json", "ended", "startup_error" },
+        { "shutdown_internal_error.json", "ended", "error" },
+        { "transcription_ready.json", "transcription_ready", null },
+        { "recording_ready.json", "recording_ready", null },
+        { "recording_ready_storage_uri.json", "recording_ready", null },
+        { "perception_analysis.json", "perception_analysis", null },
+        { "conversation_perception_analysis_seq.json", "perception_analysis", null },
+    };
+
+    [Theory]
+    [MemberData(nameof(Fixtures))]
+    public async Task Each_documented_callback_is_recorded_and_applied(string fixture, string kind, string? endReason)
+    {
+        var id = (await _tenant.CreateConversationAsync()).Str("conversation_id");
+        var token = await _factory.CallbackTokenAsync(id);
+
+        var response = await _tavus.PostFixtureAsync(fixture, id, token);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("recorded", (await response.ReadJsonAsync()).Str("status"));
+        var conversation = await _tenant.GetConversationAsync(id);
+        var recorded = Assert.Single(conversation.GetProperty("events").EnumerateArray());
+        Assert.Equal(kind, recorded.Str("kind"));
+        var sent = JsonDocument.Parse(Json.Fixture(fixture)).RootElement;
+        Assert.Equal(sent.Str("event_type"), recorded.Str("event_type"));
+        Assert.Equal(sent.GetProperty("properties").GetRawText().Replace(" ", "", StringComparison.Ordinal).Replace("\n", "", StringComparison.Ordinal),
+            recorded.GetProperty("properties").GetRawText().Replace(" ", "", StringComparison.Ordinal).Replace("\n", "", StringComparison.Ordinal));
+
+        switch (kind)
+        {
+            case "ended":
+                Assert.Equal("ended", conversation.Str("status"));
+                Assert.Equal(endReason, conversation.Str("end_reason"));
+                Assert.Equal(sent.GetProperty("properties").Str("shutdown_reason"), conversation.Str("shutdown_reason"));
+                Assert.Equal("2025-07-11T07:15:47.472Z", conversation.Str("ended_at"));
+                break;
+            case "replica_joined":
+                Assert.Equal("active", conversation.Str("status"));
+                break;
+            case "transcription_ready":
+                Assert.Equal(4, conversation.GetProperty("transcript").GetArrayLength());
+                break;
+            case "recording_ready":
+                Assert.Equal(1800, conversation.GetProperty("recording").GetProperty("duration").GetInt32());
+                break;
+            case "perception_analysis":
+                Assert.Contains("engaged", conversation.GetProperty("perception_analysis").Str("analysis"), StringComparison.Ordinal);
+                break;
+        }
+    }
+
+    [Fact]
+    public async Task A_unix_timestamp_with_a_fraction_is_read_as_utc()
+    {
+        var id = (await _tenant.CreateConversationAsync()).Str("conversation_id");
+        await _tavus.PostFixtureAsync("conversation_perception_analysis_seq.json", id, await _factory.CallbackTokenAsync(id));
+
+        var events = await (await _tenant.GetAsync($"/conversations/{id}/events")).ReadJsonAsync();
+        Assert.Equal("2025-07-11T07:16:05.123Z", events[0].Str("occurred_at"));
+    }
+
+    [Fact]
+    public async Task A_forged_token_is_401_and_nothing_is_stored()
+    {
+        var id = (await _tenant.CreateConversationAsync()).Str("conversation_id");
+        var other = (await _tenant.CreateConversationAsync()).Str("conversation_id");
+        var otherToken = await _factory.CallbackTokenAsync(other);
+
+        var forged = await _tavus.PostFixtureAsync("shutdown_max_call_duration.json", id, "forged-token");
+        var someoneElses = await _tavus.PostFixtureAsync("shutdown_max_call_duration.json", id, otherToken);
+        var missing = await _tavus.PostAsync("/webhook", new StringContent(Json.Fixture("replica_joined.json"), Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, forged.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, someoneElses.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, missing.StatusCode);
+        Assert.Equal(0, _factory.Scalar("SELECT COUNT(*) FROM ConversationEvents"));
+        Assert.Equal("created", (await _tenant.GetConversationAsync(id)).Str("status"));
+    }
+
+    [Theory]
+    [InlineData("not json at all")]
+    [InlineData("""{"event_type": "system.replica_joined", "properties": {} }""")]
+    [InlineData("""{"conversation_id": "ca4301628cb9", "properties": {} }""")]
+    [InlineData("[1, 2, 3]")]
+    public async Task A_body_that_is_not_a_callback_is_400(string body)
+    {
+        var response = await _tavus.PostAsync("/webhook?token=whatever", new StringContent(body, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task A_body_over_the_limit_is_413()
+    {
+        await using var factory = new OrchestratorFactory(settings: new() { ["Webhooks:MaxBodyBytes"] = "2048" });
+        using var client = factory.CreateClient();
+        var body = $$"""{"conversation_id": "c1", "event_type": "application.transcription_ready", "properties": {"transcript": "{{new string('x', 4096)}}"} }""";
+        var response = await client.PostAsync("/webhook?token=t", new StringContent(body, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task An_unknown_event_type_is_stored_as_unknown()
+    {
+        var id = (await _tenant.CreateConversationAsync()).Str("conversation_id");
+        var token = await _factory.CallbackTokenAsync(id);
+        var body = $$"""{"conversation_id": "{{id}}", "event_type": "system.something_new", "message_type": "system", "timestamp": "2025-07-11T07:00:00Z", "properties": {"x": 1} }""";
+
+        var response = await _tavus.PostAsync($"/webhook?token={token}", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var recorded = Assert.Single((await _tenant.GetConversationAsync(id)).GetProperty("events").EnumerateArray());
+        Assert.Equal("unknown", recorded.Str("kind"));
+        Assert.Equal("system.something_new", recorded.Str("event_type"));
+        Assert.Equal(1, recorded.GetProperty("properties").GetProperty("x").GetInt32());
+    }
+
+    [Fact]
+    public async Task The_same_callback_twice_is_a_duplicate_stored_once()
+    {
+        var id = (await _tenant.CreateConversationAsync()).Str("conversation_id");
+        var token = await _factory.CallbackTokenAsync(id);
+
+        var first = await _tavus.PostFixtureAsync("transcription_ready.json", id, token);
+        var second = await _tavus.PostFixtureAsync("transcription_ready.json", id, token);
+
+        Assert.Equal("recorded", (await first.ReadJsonAsync()).Str("status"));
+        Assert.Equal("duplicate", (await second.ReadJsonAsync()).Str("status"));
+        Assert.Equal(1, _factory.Scalar("SELECT COUNT(*) FROM ConversationEvents"));
+    }
+
+    [Fact]
+    public async Task Recorded_lifecycles_survive_a_restart_on_the_same_file()
+    {
+        var first = new OrchestratorFactory();
+        using var admin = first.CreateAdminClient();
+        var apiKey = (await (await admin.PostAsync("/admin/tenants",
+            new StringContent("""{"id": "acme", "name": "Acme"}""", Encoding.UTF8, "application/json"))).ReadJsonAsync()).Str("api_key");
+        var id = (await first.CreateTenantClient(apiKey).CreateConversationAsync()).Str("conversation_id");
+        var token = await first.CallbackTokenAsync(id);
+        using var tavus = first.CreateClient();
+        await tavus.PostFixtureAsync("replica_joined.json", id, token);
+        await tavus.PostFixtureAsync("shutdown_participant_left_timeout.json", id, token);
+        await tavus.PostFixtureAsync("transcription_ready.json", id, token);
+        await first.DisposeAsync();
+
+        await using var second = new OrchestratorFactory(first.DatabasePath);
+        var conversation = await second.CreateTenantClient(apiKey).GetConversationAsync(id);
+
+        Assert.Equal("ended", conversation.Str("status"));
+        Assert.Equal("participant_left_timeout", conversation.Str("end_reason"));
+        Assert.Equal(3, conversation.GetProperty("events").GetArrayLength());
+        Assert.Equal(4, conversation.GetProperty("transcript").GetArrayLength());
+    }
+}
