@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.OpenApi;
 
@@ -6,6 +7,59 @@ namespace Tavus.Orchestrator.Hosting;
 /// <summary>The OpenAPI document: API key schemes so Swagger UI's Authorize button works.</summary>
 public static class OpenApiExtensions
 {
+    private const string SimulatorScheme = "SimulatorApiKey";
+    private const string SimulatorPath = "tavus-sim/";
+
+    /// <summary>Request examples, by "METHOD /route", shown and pre-filled by Swagger UI.</summary>
+    private static readonly Dictionary<string, string> Examples = new()
+    {
+        ["POST /conversations"] = """
+            {
+              "persona_id": "pcb7a34da5fe",
+              "replica_id": "rf4e9d9790f0",
+              "conversation_name": "Improve Sales Technique",
+              "conversational_context": "I want to improve my sales techniques.",
+              "custom_greeting": "Hi!",
+              "properties": { "max_call_duration": 1800, "participant_left_timeout": 60, "participant_absent_timeout": 120 }
+            }
+            """,
+        ["POST /admin/tenants"] = """
+            {
+              "id": "acme",
+              "name": "Acme sales training",
+              "policy": {
+                "max_call_duration": { "default": 1800, "min": 60, "max": 3600 },
+                "participant_left_timeout": { "default": 60, "min": 0, "max": 600 },
+                "participant_absent_timeout": { "default": 300, "min": 0, "max": 900 },
+                "max_concurrent_conversations": 10,
+                "enforcement": "reject"
+              }
+            }
+            """,
+        ["PUT /admin/tenants/{id}/policy"] = """
+            {
+              "max_call_duration": { "default": 900, "min": 60, "max": 1800 },
+              "participant_left_timeout": { "default": 30, "min": 0, "max": 300 },
+              "participant_absent_timeout": { "default": 120, "min": 0, "max": 600 },
+              "max_concurrent_conversations": 5,
+              "enforcement": "clamp"
+            }
+            """,
+        ["POST /webhook"] = """
+            {
+              "properties": { "replica_id": "rf4e9d9790f0", "shutdown_reason": "participant_left_timeout reached" },
+              "conversation_id": "ca4301628cb9",
+              "webhook_url": "https://orchestrator.example/webhook",
+              "event_type": "system.shutdown",
+              "message_type": "system",
+              "timestamp": "2025-07-11T07:15:47.472000Z"
+            }
+            """,
+        ["PUT /tavus-sim/control/faults"] = """
+            { "create_error_rate": 0, "latency_ms": 0, "duplicate_rate": 0.5, "reorder": false, "drop_rate": 0 }
+            """,
+    };
+
     public static IServiceCollection AddOpenApiDocument(this IServiceCollection services) =>
         services.AddOpenApi(options =>
         {
@@ -34,13 +88,30 @@ public static class OpenApiExtensions
                     Name = AuthSchemes.AdminHeader,
                     Description = "The operator key (Admin:ApiKey).",
                 };
+                document.Components.SecuritySchemes[SimulatorScheme] = new OpenApiSecurityScheme
+                {
+                    Type = SecuritySchemeType.ApiKey,
+                    In = ParameterLocation.Header,
+                    Name = "x-api-key",
+                    Description = "The built-in simulator's key (Simulator:ApiKey, default sim-key), as Tavus wants its own.",
+                };
                 return Task.CompletedTask;
             });
             options.AddOperationTransformer((operation, context, _) =>
             {
+                var route = $"{context.Description.HttpMethod} /{context.Description.RelativePath?.TrimEnd('/')}";
+                if (Examples.TryGetValue(route, out var example) &&
+                    operation.RequestBody?.Content?.TryGetValue("application/json", out var media) == true)
+                {
+                    media.Example = JsonNode.Parse(example);
+                }
                 var policy = context.Description.ActionDescriptor.EndpointMetadata
                     .OfType<IAuthorizeData>().Select(a => a.Policy).FirstOrDefault(p => p is not null);
-                if (policy is AuthSchemes.Tenant or AuthSchemes.Admin)
+                if (context.Description.RelativePath?.StartsWith(SimulatorPath, StringComparison.Ordinal) == true)
+                {
+                    policy = SimulatorScheme;
+                }
+                if (policy is AuthSchemes.Tenant or AuthSchemes.Admin or SimulatorScheme)
                 {
                     operation.Security ??= [];
                     operation.Security.Add(new OpenApiSecurityRequirement

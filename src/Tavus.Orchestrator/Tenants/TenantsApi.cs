@@ -41,11 +41,15 @@ public static partial class TenantsApi
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status403Forbidden);
 
-        admin.MapPost("/", CreateTenant).WithSummary("Create a tenant; its API key is shown once.");
+        admin.MapPost("/", CreateTenant).WithSummary("Create a tenant; its API key is shown once.")
+            .ProducesProblem(StatusCodes.Status409Conflict);
         admin.MapGet("/", ListTenants).WithSummary("List tenants (never their keys).");
-        admin.MapGet("/{id}", GetTenant).WithSummary("One tenant (never its key).");
-        admin.MapPut("/{id}/policy", ReplacePolicy).WithSummary("Replace a tenant's policy; applies to new conversations.");
-        admin.MapPost("/{id}/keys", RotateKey).WithSummary("Rotate a tenant's key: the new key is shown once, the old one stops working.");
+        admin.MapGet("/{id}", GetTenant).WithSummary("One tenant (never its key).")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        admin.MapPut("/{id}/policy", ReplacePolicy).WithSummary("Replace a tenant's policy; applies to new conversations.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        admin.MapPost("/{id}/keys", RotateKey).WithSummary("Rotate a tenant's key: the new key is shown once, the old one stops working.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
 
         app.MapGet("/tenant", GetOwnTenant)
             .WithTags("Tenant")

@@ -28,6 +28,8 @@ public static class WebhookApi
             .WithDescription("Authenticated by the token the orchestrator put into that conversation's callback_url. " +
                 "Answers 200 only after the event is committed; a repeated delivery answers status 'duplicate'.")
             .Accepts<TavusCallback>("application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
         return app;
     }
