@@ -46,6 +46,9 @@ public sealed class OrchestratorFactory : WebApplicationFactory<Program>
 
     public FakeTimeProvider Time { get; }
 
+    /// <summary>While set, Tavus creates the conversation but its answer never reaches the orchestrator.</summary>
+    public bool LoseCreateAnswers { get; set; }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
@@ -56,7 +59,8 @@ public sealed class OrchestratorFactory : WebApplicationFactory<Program>
         builder.ConfigureTestServices(services =>
         {
             services.AddSingleton<TimeProvider>(Time);
-            services.AddHttpClient<TavusClient>().ConfigurePrimaryHttpMessageHandler(() => new SocketLikeCancellation(Server.CreateHandler()));
+            services.AddHttpClient<TavusClient>().ConfigurePrimaryHttpMessageHandler(() =>
+                new LostCreateAnswers(this, new SocketLikeCancellation(Server.CreateHandler())));
             services.AddHttpClient(SimulatorDefaults.CallbackHttpClientName).ConfigurePrimaryHttpMessageHandler(() => Server.CreateHandler());
         });
     }
@@ -133,5 +137,20 @@ internal sealed class SocketLikeCancellation(HttpMessageHandler inner) : Delegat
         {
             throw new TaskCanceledException("The request was cancelled.", ex, cancellationToken);
         }
+    }
+}
+
+/// <summary>Lets a create reach Tavus, then loses the answer, as a timeout after Tavus acted would.</summary>
+internal sealed class LostCreateAnswers(OrchestratorFactory factory, HttpMessageHandler inner) : DelegatingHandler(inner)
+{
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var response = await base.SendAsync(request, cancellationToken);
+        if (factory.LoseCreateAnswers && request.Method == HttpMethod.Post && request.RequestUri!.AbsolutePath.EndsWith("/v2/conversations", StringComparison.Ordinal))
+        {
+            response.Dispose();
+            throw new HttpRequestException("The connection was reset after the request was sent.");
+        }
+        return response;
     }
 }

@@ -54,6 +54,27 @@ public sealed class TavusFaultTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_create_whose_answer_was_lost_is_adopted_when_its_first_callback_arrives()
+    {
+        _factory.LoseCreateAnswers = true;
+        var response = await _tenant.PostAsJsonAsync("/conversations", Scenario.CreateBody(), Json.Options);
+        _factory.LoseCreateAnswers = false;
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        var failed = Assert.Single((await (await _tenant.GetAsync("/conversations?status=failed")).ReadJsonAsync()).GetProperty("data").EnumerateArray());
+
+        // Tavus did create it, and its replica joins: the callback's token identifies our row.
+        _factory.Time.Advance(TimeSpan.FromSeconds(3));
+        using var simulator = _factory.CreateSimulatorClient();
+        var atTavus = (await (await simulator.GetAsync("v2/conversations")).ReadJsonAsync()).GetProperty("data")[0].Str("conversation_id");
+        var adopted = await _tenant.WaitForStatusAsync(atTavus, "active");
+
+        Assert.Equal(atTavus, adopted.Str("conversation_id"));
+        // The id the failed answer carried leads to the same, adopted conversation.
+        Assert.Equal(atTavus, (await _tenant.GetConversationAsync(failed.Str("conversation_id"))).Str("conversation_id"));
+        Assert.Empty((await (await _tenant.GetAsync("/conversations?status=failed")).ReadJsonAsync()).GetProperty("data").EnumerateArray());
+    }
+
+    [Fact]
     public async Task Tavus_concurrency_refusal_is_429()
     {
         await using var factory = new OrchestratorFactory(settings: new() { ["Simulator:MaxConcurrentConversations"] = "1" });

@@ -84,6 +84,16 @@ public static class WebhookApi
             return Unauthorized();
         }
 
+        if (conversation.TavusId is null)
+        {
+            // The token proves Tavus created this conversation: its create answer was lost
+            // (timeout) or has not been stored yet. Adopt Tavus' id so nothing it sends is lost.
+            conversation.TavusId = callback.ConversationId;
+            if (conversation.Status == ConversationStatus.Failed)
+            {
+                conversation.Status = ConversationStatus.Created;
+            }
+        }
         var @event = callback.ToEvent(conversation.Id, time.GetUtcNow().UtcDateTime);
         var outcome = await recorder.RecordAsync(conversation, @event, callback.Properties, cancellationToken);
         return TypedResults.Ok(new WebhookAck(outcome == RecordOutcome.Recorded ? "recorded" : "duplicate"));
