@@ -95,4 +95,40 @@ public sealed class IngestTests : IAsyncLifetime
         }
         Assert.Equal(2, _factory.Scalar("SELECT COUNT(*) FROM ConversationEvents"));
     }
+
+    [Fact]
+    public async Task A_full_queue_answers_503_with_Retry_After_and_stores_nothing_for_it()
+    {
+        await using var factory = new OrchestratorFactory(settings: new() { ["Events:QueueCapacity"] = "1" });
+        var tenant = await factory.CreateTenantAsync("acme");
+        var id = (await tenant.CreateConversationAsync()).Str("conversation_id");
+        var token = await factory.CallbackTokenAsync(id);
+        using var tavus = factory.CreateClient();
+
+        // Hold SQLite's write lock so that the writer cannot commit and the queue fills.
+        await using var blocker = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={factory.DatabasePath};Pooling=False");
+        await blocker.OpenAsync();
+        await using (var begin = blocker.CreateCommand())
+        {
+            begin.CommandText = "BEGIN IMMEDIATE;";
+            await begin.ExecuteNonQueryAsync();
+        }
+        var sends = Enumerable.Range(1, 6).Select(seq => tavus.PostAsync($"/webhook?token={token}", new StringContent(
+            $$"""{"conversation_id": "{{id}}", "event_type": "conversation.utterance", "seq": {{seq}}, "timestamp": 1752218165.5, "properties": {} }""",
+            Encoding.UTF8, "application/json"))).ToList();
+        await Eventually.TrueAsync(() => sends.Count(t => t.IsCompleted) >= 4, "the overflow answered");
+        await using (var commit = blocker.CreateCommand())
+        {
+            commit.CommandText = "COMMIT;";
+            await commit.ExecuteNonQueryAsync();
+        }
+        var answers = await Task.WhenAll(sends);
+
+        var busy = answers.Where(a => a.StatusCode == HttpStatusCode.ServiceUnavailable).ToList();
+        Assert.True(busy.Count >= 4, $"{busy.Count} of 6 answered 503");
+        Assert.All(busy, a => Assert.Equal("1", a.Headers.GetValues("Retry-After").Single()));
+        var stored = answers.Count(a => a.StatusCode == HttpStatusCode.OK);
+        Assert.Equal(6, busy.Count + stored);
+        Assert.Equal(stored, factory.Scalar("SELECT COUNT(*) FROM ConversationEvents"));
+    }
 }

@@ -22,7 +22,7 @@ public enum EventSource
 /// <summary>One entry of a conversation's timeline: a callback or what the reconciler found.</summary>
 public sealed class ConversationEvent
 {
-    public long Id { get; init; }
+    public long Id { get; set; }
     public required string ConversationId { get; init; }
     public EventKind Kind { get; init; }
     public required string EventType { get; init; }

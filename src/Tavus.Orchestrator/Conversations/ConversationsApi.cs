@@ -21,8 +21,11 @@ public static class ConversationsApi
 
     public static WebApplicationBuilder AddConversations(this WebApplicationBuilder builder)
     {
-        builder.Services.AddScoped<EventRecorder>();
         builder.Services.AddSingleton<ConversationEvents>();
+        builder.Services.AddOptions<EventWriterOptions>().BindConfiguration(EventWriterOptions.Section)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<EventWriter>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<EventWriter>());
         builder.Services.AddOptions<EventStreamOptions>().BindConfiguration(EventStreamOptions.Section)
             .ValidateDataAnnotations().ValidateOnStart();
         return builder;

@@ -46,7 +46,7 @@ public static class Idempotency
                 await db.SaveChangesAsync(cancellationToken);
                 return new Owned();
             }
-            catch (DbUpdateException ex) when (EventRecorder.IsUniqueViolation(ex))
+            catch (DbUpdateException ex) when (DbErrors.IsUniqueViolation(ex))
             {
                 db.ChangeTracker.Clear();
             }

@@ -53,53 +53,45 @@ public static class Lifecycle
     }
 
     /// <summary>
-    /// Applies a new event to the conversation. Returns false when the event is a second end of an
-    /// already ended conversation: the conversation keeps its first end and the event is a duplicate in effect.
+    /// What an event changes on its conversation besides its status: the end's reasons, the
+    /// transcript, recording and perception analysis, each raw as Tavus sent it.
     /// </summary>
-    public static bool Apply(Conversation conversation, ConversationEvent @event, JsonElement properties)
+    public static EventEffect EffectOf(EventKind kind, JsonElement properties, string propertiesRaw)
     {
-        if (conversation.LastEventAt is null || conversation.LastEventAt < @event.ReceivedAt)
+        switch (kind)
         {
-            conversation.LastEventAt = @event.ReceivedAt;
-        }
-        switch (@event.Kind)
-        {
-            case EventKind.ReplicaJoined:
-                if (conversation.Status is ConversationStatus.Created or ConversationStatus.Pending)
-                {
-                    conversation.Status = ConversationStatus.Active;
-                }
-                break;
             case EventKind.Ended:
-                if (conversation.Status == ConversationStatus.Ended)
-                {
-                    return false;
-                }
                 var shutdownReason = StringProperty(properties, "shutdown_reason");
-                conversation.Status = ConversationStatus.Ended;
-                conversation.EndedAt = @event.OccurredAt;
-                conversation.ShutdownReason = shutdownReason;
-                conversation.EndReason = NormaliseEndReason(shutdownReason);
-                break;
+                return new EventEffect { ShutdownReason = shutdownReason, EndReason = NormaliseEndReason(shutdownReason) };
             case EventKind.TranscriptionReady:
-                conversation.Transcript = properties.ValueKind == JsonValueKind.Object && properties.TryGetProperty("transcript", out var transcript)
-                    ? transcript.GetRawText()
-                    : @event.Properties;
-                break;
+                return new EventEffect
+                {
+                    Transcript = properties.ValueKind == JsonValueKind.Object && properties.TryGetProperty("transcript", out var transcript)
+                        ? transcript.GetRawText()
+                        : propertiesRaw,
+                };
             case EventKind.RecordingReady:
-                conversation.Recording = @event.Properties;
-                break;
+                return new EventEffect { Recording = propertiesRaw };
             case EventKind.PerceptionAnalysis:
-                conversation.PerceptionAnalysis = @event.Properties;
-                break;
-            case EventKind.Unknown:
-                break;
+                return new EventEffect { PerceptionAnalysis = propertiesRaw };
+            default:
+                return EventEffect.None;
         }
-        return true;
     }
 
     private static string? StringProperty(JsonElement properties, string name) =>
         properties.ValueKind == JsonValueKind.Object && properties.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
             ? value.GetString()
             : null;
+}
+
+/// <summary>The columns an event sets on its conversation (null: unchanged).</summary>
+public sealed record EventEffect
+{
+    public static EventEffect None { get; } = new();
+    public string? ShutdownReason { get; init; }
+    public string? EndReason { get; init; }
+    public string? Transcript { get; init; }
+    public string? Recording { get; init; }
+    public string? PerceptionAnalysis { get; init; }
 }

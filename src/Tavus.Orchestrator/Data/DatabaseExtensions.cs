@@ -11,13 +11,28 @@ public static class DatabaseExtensions
 
     public static WebApplicationBuilder AddDatabase(this WebApplicationBuilder builder)
     {
-        var connectionString = builder.Configuration.GetConnectionString(ConnectionStringName)
-            ?? "Data Source=data/orchestrator.db";
+        var connectionString = ConnectionString(builder.Configuration);
         EnsureFolderExists(connectionString);
         builder.Services.AddDbContext<OrchestratorDbContext>(options => options
             .UseSqlite(connectionString)
             .AddInterceptors(new SqlitePragmas()));
         return builder;
+    }
+
+    public static string ConnectionString(IConfiguration configuration) =>
+        configuration.GetConnectionString(ConnectionStringName) ?? "Data Source=data/orchestrator.db";
+
+    /// <summary>
+    /// synchronous=FULL: a commit that returned survives power loss, not only a process crash
+    /// (see README, Guarantees). busy_timeout lets concurrent writers wait instead of failing.
+    /// </summary>
+    private const string Pragmas = "PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;";
+
+    public static async Task ApplyPragmasAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = Pragmas;
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>Applies the committed migrations before the app takes requests.</summary>
@@ -46,14 +61,9 @@ public static class DatabaseExtensions
         }
     }
 
-    /// <summary>
-    /// synchronous=FULL: a commit that returned survives power loss, not only a process crash
-    /// (see README, Guarantees). busy_timeout lets concurrent writers wait instead of failing.
-    /// </summary>
+    /// <summary>Every connection EF opens gets the same pragmas as the event writer's.</summary>
     private sealed class SqlitePragmas : DbConnectionInterceptor
     {
-        private const string Pragmas = "PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;";
-
         public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData)
         {
             using var command = connection.CreateCommand();
@@ -61,11 +71,7 @@ public static class DatabaseExtensions
             command.ExecuteNonQuery();
         }
 
-        public override async Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
-        {
-            await using var command = connection.CreateCommand();
-            command.CommandText = Pragmas;
-            await command.ExecuteNonQueryAsync(cancellationToken);
-        }
+        public override Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default) =>
+            ApplyPragmasAsync(connection, cancellationToken);
     }
 }

@@ -17,6 +17,7 @@ namespace Tavus.Orchestrator.Reconciliation;
 /// </summary>
 public sealed class Reconciler(
     IServiceScopeFactory scopes,
+    EventWriter writer,
     TimeProvider time,
     IOptions<ReconciliationOptions> options,
     ILogger<Reconciler> logger) : BackgroundService
@@ -77,7 +78,6 @@ public sealed class Reconciler(
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
         var tavus = scope.ServiceProvider.GetRequiredService<TavusClient>();
-        var recorder = scope.ServiceProvider.GetRequiredService<EventRecorder>();
         var conversation = await db.Conversations.FirstOrDefaultAsync(c => c.Id == id, cancellationToken);
         if (conversation is null || conversation.Status == ConversationStatus.Ended)
         {
@@ -93,7 +93,7 @@ public sealed class Reconciler(
         catch (TavusException ex) when (ex.Failure == TavusFailure.NotFound)
         {
             // Tavus no longer knows it (deleted): it cannot be running any more.
-            await RecordEndAsync(recorder, conversation, "conversation_not_found_at_tavus", null, now, cancellationToken);
+            await RecordEndAsync(conversation, "conversation_not_found_at_tavus", null, now, cancellationToken);
             return;
         }
 
@@ -103,14 +103,16 @@ public sealed class Reconciler(
             var reason = remote.ShutdownReason
                 ?? (shutdown?.Properties is { ValueKind: JsonValueKind.Object } p && p.TryGetProperty("shutdown_reason", out var r) ? r.GetString() : null);
             var endedAt = shutdown is not null ? ParsedCallback.ParseTimestamp(shutdown.Timestamp) : null;
-            await RecordEndAsync(recorder, conversation, reason ?? "ended (no reason given by Tavus)", endedAt, now, cancellationToken);
+            await RecordEndAsync(conversation, reason ?? "ended (no reason given by Tavus)", endedAt, now, cancellationToken);
 
             var transcript = remote.Events?.FirstOrDefault(e => e.EventType == "application.transcription_ready");
             if (transcript is not null && conversation.Transcript is null)
             {
-                await recorder.RecordAsync(conversation, NewEvent(conversation, EventKind.TranscriptionReady, "application.transcription_ready",
-                    ParsedCallback.ParseTimestamp(transcript.Timestamp) ?? now, now, transcript.Properties.GetRawText()),
-                    transcript.Properties, cancellationToken);
+                var raw = transcript.Properties.GetRawText();
+                await writer.WriteAsync(new EventWrite(
+                    NewEvent(conversation, EventKind.TranscriptionReady, "application.transcription_ready",
+                        ParsedCallback.ParseTimestamp(transcript.Timestamp) ?? now, now, raw),
+                    Lifecycle.EffectOf(EventKind.TranscriptionReady, transcript.Properties, raw)), cancellationToken);
             }
             return;
         }
@@ -125,13 +127,13 @@ public sealed class Reconciler(
         await db.SaveChangesAsync(cancellationToken);
     }
 
-    private static async Task RecordEndAsync(EventRecorder recorder, Conversation conversation, string shutdownReason,
-        DateTime? endedAt, DateTime now, CancellationToken cancellationToken)
+    private Task<RecordOutcome> RecordEndAsync(Conversation conversation, string shutdownReason, DateTime? endedAt, DateTime now, CancellationToken cancellationToken)
     {
         var properties = new JsonObject { ["shutdown_reason"] = shutdownReason }.ToJsonString();
         var element = JsonSerializer.Deserialize<JsonElement>(properties);
-        await recorder.RecordAsync(conversation,
-            NewEvent(conversation, EventKind.Ended, "system.shutdown", endedAt ?? now, now, properties), element, cancellationToken);
+        return writer.WriteAsync(new EventWrite(
+            NewEvent(conversation, EventKind.Ended, "system.shutdown", endedAt ?? now, now, properties),
+            Lifecycle.EffectOf(EventKind.Ended, element, properties)), cancellationToken);
     }
 
     private static ConversationEvent NewEvent(Conversation conversation, EventKind kind, string eventType, DateTime occurredAt, DateTime receivedAt, string properties) => new()

@@ -2,7 +2,6 @@ using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
-using Tavus.Orchestrator.Conversations;
 using Tavus.Orchestrator.Data;
 using Tavus.Orchestrator.Hosting;
 
@@ -102,7 +101,7 @@ public static partial class TenantsApi
         {
             await db.SaveChangesAsync(cancellationToken);
         }
-        catch (DbUpdateException ex) when (EventRecorder.IsUniqueViolation(ex))
+        catch (DbUpdateException ex) when (DbErrors.IsUniqueViolation(ex))
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Tenant exists",
                 detail: $"A tenant with id '{request.Id}' already exists.");

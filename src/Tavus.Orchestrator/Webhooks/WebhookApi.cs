@@ -2,10 +2,8 @@ using System.Buffers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Tavus.Orchestrator.Conversations;
-using Tavus.Orchestrator.Data;
 using Tavus.Orchestrator.Hosting;
 
 namespace Tavus.Orchestrator.Webhooks;
@@ -16,6 +14,7 @@ public static class WebhookApi
     {
         builder.Services.AddOptions<WebhooksOptions>().BindConfiguration(WebhooksOptions.Section)
             .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<CallbackTargets>();
         return builder;
     }
 
@@ -30,15 +29,19 @@ public static class WebhookApi
             .Accepts<TavusCallback>("application/json")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return app;
     }
+
+    private static readonly WebhookAck Recorded = new("recorded");
+    private static readonly WebhookAck Duplicate = new("duplicate");
 
     private static async Task<Results<Ok<WebhookAck>, ProblemHttpResult>> Receive(
         HttpContext context,
         string? token,
-        OrchestratorDbContext db,
-        EventRecorder recorder,
+        CallbackTargets targets,
+        EventWriter writer,
         TimeProvider time,
         IOptions<WebhooksOptions> options)
     {
@@ -72,31 +75,25 @@ public static class WebhookApi
         {
             return Unauthorized();
         }
-        var conversation = await db.Conversations.FirstOrDefaultAsync(c => c.TavusId == callback.ConversationId, cancellationToken);
-        if (conversation is null)
-        {
-            // The create may still be waiting for Tavus' answer; its token already identifies it.
-            var hash = CallbackTokens.Hash(token);
-            conversation = await db.Conversations.FirstOrDefaultAsync(c => c.TavusId == null && c.CallbackTokenHash == hash, cancellationToken);
-        }
-        if (conversation is null || !CallbackTokens.Matches(token, conversation.CallbackTokenHash))
+        var target = await targets.FindAsync(callback.ConversationId, token, cancellationToken);
+        if (target is null || !CallbackTokens.Matches(token, target.TokenHash))
         {
             return Unauthorized();
         }
 
-        if (conversation.TavusId is null)
+        var @event = callback.ToEvent(target.Key, time.GetUtcNow().UtcDateTime);
+        // A conversation without Tavus' id yet: the token proves Tavus created it (its create
+        // answer was lost or is still on its way), so it takes the id this callback carries.
+        var write = new EventWrite(@event, Lifecycle.EffectOf(@event.Kind, callback.Properties, callback.PropertiesRaw),
+            AdoptTavusId: target.TavusId is null ? callback.ConversationId : null);
+        if (!writer.TryWrite(write, out var committed))
         {
-            // The token proves Tavus created this conversation: its create answer was lost
-            // (timeout) or has not been stored yet. Adopt Tavus' id so nothing it sends is lost.
-            conversation.TavusId = callback.ConversationId;
-            if (conversation.Status == ConversationStatus.Failed)
-            {
-                conversation.Status = ConversationStatus.Created;
-            }
+            context.Response.Headers.RetryAfter = "1";
+            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Busy",
+                detail: "Too many callbacks are waiting to be stored; nothing was stored. Retry shortly.");
         }
-        var @event = callback.ToEvent(conversation.Id, time.GetUtcNow().UtcDateTime);
-        var outcome = await recorder.RecordAsync(conversation, @event, callback.Properties, cancellationToken);
-        return TypedResults.Ok(new WebhookAck(outcome == RecordOutcome.Recorded ? "recorded" : "duplicate"));
+        var outcome = await committed;
+        return TypedResults.Ok(outcome == RecordOutcome.Recorded ? Recorded : Duplicate);
     }
 
     /// <summary>Reads the whole body, or null as soon as it is over the limit.</summary>

@@ -1,0 +1,256 @@
+using System.ComponentModel.DataAnnotations;
+using System.Threading.Channels;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+using Tavus.Orchestrator.Data;
+
+namespace Tavus.Orchestrator.Conversations;
+
+public sealed class EventWriterOptions
+{
+    public const string Section = "Events";
+
+    /// <summary>Events waiting for the writer; past this a callback is answered 503 with Retry-After.</summary>
+    [Range(1, 1_000_000)]
+    public int QueueCapacity { get; set; } = 10_000;
+
+    /// <summary>At most this many events are committed in one transaction.</summary>
+    [Range(1, 10_000)]
+    public int MaxBatchSize { get; set; } = 512;
+}
+
+/// <summary>An event to store, with what it changes on its conversation.</summary>
+/// <param name="Event">The event, with our conversation key.</param>
+/// <param name="Effect">The columns it sets on the conversation.</param>
+/// <param name="AdoptTavusId">Tavus' id for a conversation that has none yet (its create answer was lost).</param>
+public sealed record EventWrite(ConversationEvent Event, EventEffect Effect, string? AdoptTavusId = null);
+
+/// <summary>
+/// The one way events reach the database: a single writer that commits whatever is queued in one
+/// transaction (group commit), then completes each request. One fsync serves a whole batch, so
+/// callbacks are answered only after their commit and still fast. Duplicates and second ends are
+/// refused by unique indexes (<c>ON CONFLICT DO NOTHING</c>), and conversation state is moved by
+/// conditional updates, so the rules hold whatever order events arrive in.
+/// </summary>
+public sealed class EventWriter : BackgroundService
+{
+    private readonly Channel<Pending> _queue;
+    private readonly EventWriterOptions _options;
+    private readonly string _connectionString;
+    private readonly ConversationEvents _live;
+    private readonly ILogger<EventWriter> _logger;
+
+    public EventWriter(IOptions<EventWriterOptions> options, IConfiguration configuration, ConversationEvents live, ILogger<EventWriter> logger)
+    {
+        _options = options.Value;
+        _connectionString = DatabaseExtensions.ConnectionString(configuration);
+        _live = live;
+        _logger = logger;
+        _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(_options.QueueCapacity)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+    }
+
+    /// <summary>Queues a write unless the queue is full; the task completes after the commit.</summary>
+    public bool TryWrite(EventWrite write, out Task<RecordOutcome> committed)
+    {
+        var pending = new Pending(write);
+        committed = pending.Completion.Task;
+        return _queue.Writer.TryWrite(pending);
+    }
+
+    /// <summary>Queues a write, waiting for room; completes after the commit.</summary>
+    public async Task<RecordOutcome> WriteAsync(EventWrite write, CancellationToken cancellationToken)
+    {
+        var pending = new Pending(write);
+        await _queue.Writer.WriteAsync(pending, cancellationToken);
+        return await pending.Completion.Task;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await using var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(stoppingToken);
+        await DatabaseExtensions.ApplyPragmasAsync(connection, stoppingToken);
+        using var statements = new Statements(connection);
+        var batch = new List<Pending>(_options.MaxBatchSize);
+        var reader = _queue.Reader;
+
+        // A stop lets the queued writes finish: the hosts stops Kestrel first, so nothing new comes.
+        while (await reader.WaitToReadAsync(CancellationToken.None))
+        {
+            while (batch.Count < _options.MaxBatchSize && reader.TryRead(out var next))
+            {
+                batch.Add(next);
+            }
+            try
+            {
+                Commit(connection, statements, batch);
+            }
+            catch (Exception ex)
+            {
+                // One bad write must not fail the others: retry each alone.
+                _logger.LogWarning(ex, "A batch of {Count} events failed; committing them one by one", batch.Count);
+                foreach (var pending in batch)
+                {
+                    try
+                    {
+                        Commit(connection, statements, [pending]);
+                    }
+                    catch (Exception single)
+                    {
+                        pending.Completion.TrySetException(single);
+                    }
+                }
+            }
+            batch.Clear();
+            if (stoppingToken.IsCancellationRequested && !reader.TryPeek(out _))
+            {
+                break;
+            }
+        }
+    }
+
+    public override Task StopAsync(CancellationToken cancellationToken)
+    {
+        _queue.Writer.TryComplete();
+        return base.StopAsync(cancellationToken);
+    }
+
+    private void Commit(SqliteConnection connection, Statements statements, IReadOnlyList<Pending> batch)
+    {
+        var outcomes = new RecordOutcome[batch.Count];
+        using (var transaction = connection.BeginTransaction())
+        {
+            statements.Enlist(transaction);
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var write = batch[i].Write;
+                var id = statements.Insert(write.Event);
+                if (id is null)
+                {
+                    outcomes[i] = RecordOutcome.Duplicate;
+                    continue;
+                }
+                write.Event.Id = id.Value;
+                statements.Apply(write);
+                outcomes[i] = RecordOutcome.Recorded;
+            }
+            transaction.Commit();
+        }
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (outcomes[i] == RecordOutcome.Recorded)
+            {
+                _live.Publish(batch[i].Write.Event.ConversationId, batch[i].Write.Event);
+            }
+            batch[i].Completion.TrySetResult(outcomes[i]);
+        }
+    }
+
+    private sealed record Pending(EventWrite Write)
+    {
+        public TaskCompletionSource<RecordOutcome> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>The two statements of the hot path, prepared once for the writer's connection.</summary>
+    private sealed class Statements : IDisposable
+    {
+        private readonly SqliteCommand _insert;
+        private readonly SqliteCommand _apply;
+
+        public Statements(SqliteConnection connection)
+        {
+            _insert = connection.CreateCommand();
+            _insert.CommandText = """
+                INSERT INTO "ConversationEvents" ("ConversationId", "Kind", "EventType", "OccurredAt", "ReceivedAt", "Source", "Properties", "Seq", "DedupeKey")
+                VALUES ($conversation, $kind, $type, $occurred, $received, $source, $properties, $seq, $dedupe)
+                ON CONFLICT DO NOTHING
+                RETURNING "Id";
+                """;
+            foreach (var name in (string[])["$conversation", "$kind", "$type", "$occurred", "$received", "$source", "$properties", "$seq", "$dedupe"])
+            {
+                _insert.Parameters.Add(new SqliteParameter { ParameterName = name });
+            }
+
+            // The lifecycle in one statement: ended is final; replica_joined moves created to active;
+            // a conversation adopted from a lost create answer gets its Tavus id.
+            _apply = connection.CreateCommand();
+            _apply.CommandText = """
+                UPDATE "Conversations" SET
+                    "TavusId" = COALESCE("TavusId", $adopt),
+                    "Status" = CASE
+                        WHEN "Status" = 'Ended' OR $kind = 'Ended' THEN 'Ended'
+                        WHEN $kind = 'ReplicaJoined' AND ("Status" IN ('Pending', 'Created') OR ($adopt IS NOT NULL AND "Status" = 'Failed')) THEN 'Active'
+                        WHEN $adopt IS NOT NULL AND "Status" = 'Failed' THEN 'Created'
+                        ELSE "Status" END,
+                    "EndedAt" = CASE WHEN $kind = 'Ended' THEN $occurred ELSE "EndedAt" END,
+                    "EndReason" = CASE WHEN $kind = 'Ended' THEN $endReason ELSE "EndReason" END,
+                    "ShutdownReason" = CASE WHEN $kind = 'Ended' THEN $shutdownReason ELSE "ShutdownReason" END,
+                    "Transcript" = COALESCE($transcript, "Transcript"),
+                    "Recording" = COALESCE($recording, "Recording"),
+                    "PerceptionAnalysis" = COALESCE($perception, "PerceptionAnalysis"),
+                    "LastEventAt" = CASE WHEN "LastEventAt" IS NULL OR "LastEventAt" < $received THEN $received ELSE "LastEventAt" END
+                WHERE "Id" = $conversation;
+                """;
+            foreach (var name in (string[])["$conversation", "$adopt", "$kind", "$occurred", "$received", "$endReason", "$shutdownReason", "$transcript", "$recording", "$perception"])
+            {
+                _apply.Parameters.Add(new SqliteParameter { ParameterName = name });
+            }
+        }
+
+        public void Enlist(SqliteTransaction transaction)
+        {
+            _insert.Transaction = transaction;
+            _apply.Transaction = transaction;
+        }
+
+        /// <summary>Inserts the event; null when a unique index says it is already there.</summary>
+        public long? Insert(ConversationEvent e)
+        {
+            var p = _insert.Parameters;
+            p[0].Value = e.ConversationId;
+            p[1].Value = e.Kind.ToString();
+            p[2].Value = e.EventType;
+            p[3].Value = e.OccurredAt;
+            p[4].Value = e.ReceivedAt;
+            p[5].Value = e.Source.ToString();
+            p[6].Value = e.Properties;
+            p[7].Value = (object?)e.Seq ?? DBNull.Value;
+            p[8].Value = e.DedupeKey;
+            return _insert.ExecuteScalar() is long id ? id : null;
+        }
+
+        public void Apply(EventWrite write)
+        {
+            var e = write.Event;
+            var effect = write.Effect;
+            var p = _apply.Parameters;
+            p[0].Value = e.ConversationId;
+            p[1].Value = (object?)write.AdoptTavusId ?? DBNull.Value;
+            p[2].Value = e.Kind.ToString();
+            p[3].Value = e.OccurredAt;
+            p[4].Value = e.ReceivedAt;
+            p[5].Value = (object?)effect.EndReason ?? DBNull.Value;
+            p[6].Value = (object?)effect.ShutdownReason ?? DBNull.Value;
+            p[7].Value = (object?)effect.Transcript ?? DBNull.Value;
+            p[8].Value = (object?)effect.Recording ?? DBNull.Value;
+            p[9].Value = (object?)effect.PerceptionAnalysis ?? DBNull.Value;
+            _apply.ExecuteNonQuery();
+        }
+
+        public void Dispose()
+        {
+            _insert.Dispose();
+            _apply.Dispose();
+        }
+    }
+}
+
+public enum RecordOutcome
+{
+    Recorded,
+    Duplicate,
+}
