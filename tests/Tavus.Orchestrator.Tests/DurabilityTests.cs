@@ -6,7 +6,6 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Web;
-using Microsoft.Data.Sqlite;
 
 namespace Tavus.Orchestrator.Tests;
 
@@ -16,14 +15,9 @@ namespace Tavus.Orchestrator.Tests;
 /// </summary>
 public sealed class DurabilityTests : IAsyncLifetime
 {
-    private readonly string _folder = Path.Combine(Path.GetTempPath(), "tavus-orchestrator-tests", $"kill-{Guid.NewGuid():N}");
     private Process? _process;
 
-    public Task InitializeAsync()
-    {
-        Directory.CreateDirectory(_folder);
-        return Task.CompletedTask;
-    }
+    public Task InitializeAsync() => Task.CompletedTask;
 
     public Task DisposeAsync()
     {
@@ -40,7 +34,7 @@ public sealed class DurabilityTests : IAsyncLifetime
     {
         var port = FreePort();
         var baseUrl = $"http://127.0.0.1:{port}";
-        var database = Path.Combine(_folder, "orchestrator.db");
+        var database = TestDatabase.Create();
         _process = StartOrchestrator(baseUrl, database);
         using var http = new HttpClient { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(10) };
         await WaitUntilReadyAsync(http);
@@ -87,11 +81,10 @@ public sealed class DurabilityTests : IAsyncLifetime
         await Task.WhenAll(senders);
 
         var stored = new HashSet<long>();
-        await using (var connection = new SqliteConnection($"Data Source={database};Pooling=False"))
+        await using (var connection = database.Open())
         {
-            await connection.OpenAsync();
             await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT Seq FROM ConversationEvents WHERE Seq IS NOT NULL";
+            command.CommandText = "SELECT \"Seq\" FROM \"ConversationEvents\" WHERE \"Seq\" IS NOT NULL";
             await using var reader = await command.ExecuteReaderAsync();
             while (await reader.ReadAsync())
             {
@@ -103,7 +96,7 @@ public sealed class DurabilityTests : IAsyncLifetime
         Assert.Empty(lost);
     }
 
-    private Process StartOrchestrator(string baseUrl, string database)
+    private Process StartOrchestrator(string baseUrl, TestDatabase database)
     {
         var assembly = typeof(Program).Assembly.Location;
         var start = new ProcessStartInfo("dotnet", [assembly])
@@ -115,7 +108,8 @@ public sealed class DurabilityTests : IAsyncLifetime
         };
         start.Environment["Urls"] = baseUrl;
         start.Environment["ASPNETCORE_URLS"] = baseUrl;
-        start.Environment["ConnectionStrings__Orchestrator"] = $"Data Source={database}";
+        start.Environment["Database__Provider"] = database.Provider;
+        start.Environment["ConnectionStrings__Orchestrator"] = database.ConnectionString;
         start.Environment["Webhooks__PublicBaseUrl"] = baseUrl;
         start.Environment["Tavus__ApiKey"] = "";
         start.Environment["Admin__ApiKey"] = "kill-admin";

@@ -32,7 +32,7 @@ public sealed class IdempotencyTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Created, second.StatusCode);
         Assert.Equal(await first.Content.ReadAsStringAsync(), await second.Content.ReadAsStringAsync());
         Assert.Equal(first.Headers.Location, second.Headers.Location);
-        Assert.Equal(1, _factory.Scalar("SELECT COUNT(*) FROM Conversations"));
+        Assert.Equal(1, _factory.Scalar("SELECT COUNT(*) FROM \"Conversations\""));
         using var simulator = _factory.CreateSimulatorClient();
         var atTavus = await (await simulator.GetAsync("v2/conversations?limit=100")).ReadJsonAsync();
         Assert.Equal(1, atTavus.GetProperty("data").GetArrayLength());
@@ -45,7 +45,7 @@ public sealed class IdempotencyTests : IAsyncLifetime
         var other = await CreateWithKeyAsync(_tenant, "k", new { max_call_duration = 600 });
 
         Assert.Equal(HttpStatusCode.UnprocessableEntity, other.StatusCode);
-        Assert.Equal(1, _factory.Scalar("SELECT COUNT(*) FROM Conversations"));
+        Assert.Equal(1, _factory.Scalar("SELECT COUNT(*) FROM \"Conversations\""));
     }
 
     [Fact]
@@ -56,7 +56,7 @@ public sealed class IdempotencyTests : IAsyncLifetime
         Assert.All(responses, r => Assert.Equal(HttpStatusCode.Created, r.StatusCode));
         var ids = await Task.WhenAll(responses.Select(async r => (await r.ReadJsonAsync()).Str("conversation_id")));
         Assert.Single(ids.Distinct());
-        Assert.Equal(1, _factory.Scalar("SELECT COUNT(*) FROM Conversations"));
+        Assert.Equal(1, _factory.Scalar("SELECT COUNT(*) FROM \"Conversations\""));
     }
 
     [Fact]

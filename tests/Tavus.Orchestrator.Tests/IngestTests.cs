@@ -33,7 +33,7 @@ public sealed class IngestTests : IAsyncLifetime
 
         Assert.Equal(1, answers.Count(a => a == "recorded"));
         Assert.Equal(19, answers.Count(a => a == "duplicate"));
-        Assert.Equal(1, _factory.Scalar("SELECT COUNT(*) FROM ConversationEvents"));
+        Assert.Equal(1, _factory.Scalar("SELECT COUNT(*) FROM \"ConversationEvents\""));
     }
 
     [Fact]
@@ -46,7 +46,7 @@ public sealed class IngestTests : IAsyncLifetime
             (await (await _tavus.PostFixtureAsync("conversation_perception_analysis_seq.json", id, token)).ReadJsonAsync()).Str("status")));
 
         Assert.Single(answers, a => a == "recorded");
-        Assert.Equal(1, _factory.Scalar("SELECT COUNT(*) FROM ConversationEvents"));
+        Assert.Equal(1, _factory.Scalar("SELECT COUNT(*) FROM \"ConversationEvents\""));
     }
 
     [Fact]
@@ -93,7 +93,7 @@ public sealed class IngestTests : IAsyncLifetime
             var response = await _tavus.PostAsync($"/webhook?token={token}", new StringContent(body, Encoding.UTF8, "application/json"));
             Assert.Equal("recorded", (await response.ReadJsonAsync()).Str("status"));
         }
-        Assert.Equal(2, _factory.Scalar("SELECT COUNT(*) FROM ConversationEvents"));
+        Assert.Equal(2, _factory.Scalar("SELECT COUNT(*) FROM \"ConversationEvents\""));
     }
 
     [Fact]
@@ -105,14 +105,8 @@ public sealed class IngestTests : IAsyncLifetime
         var token = await factory.CallbackTokenAsync(id);
         using var tavus = factory.CreateClient();
 
-        // Hold SQLite's write lock so that the writer cannot commit and the queue fills.
-        await using var blocker = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={factory.DatabasePath};Pooling=False");
-        await blocker.OpenAsync();
-        await using (var begin = blocker.CreateCommand())
-        {
-            begin.CommandText = "BEGIN IMMEDIATE;";
-            await begin.ExecuteNonQueryAsync();
-        }
+        // Hold a lock so that the writer cannot commit and the queue fills.
+        await using var blocker = await factory.Database.BlockEventWritesAsync();
         var sends = Enumerable.Range(1, 6).Select(seq => tavus.PostAsync($"/webhook?token={token}", new StringContent(
             $$"""{"conversation_id": "{{id}}", "event_type": "conversation.utterance", "seq": {{seq}}, "timestamp": 1752218165.5, "properties": {} }""",
             Encoding.UTF8, "application/json"))).ToList();
@@ -129,6 +123,6 @@ public sealed class IngestTests : IAsyncLifetime
         Assert.All(busy, a => Assert.Equal("1", a.Headers.GetValues("Retry-After").Single()));
         var stored = answers.Count(a => a.StatusCode == HttpStatusCode.OK);
         Assert.Equal(6, busy.Count + stored);
-        Assert.Equal(stored, factory.Scalar("SELECT COUNT(*) FROM ConversationEvents"));
+        Assert.Equal(stored, factory.Scalar("SELECT COUNT(*) FROM \"ConversationEvents\""));
     }
 }

@@ -23,13 +23,14 @@ public sealed class OrchestratorFactory : WebApplicationFactory<Program>
 
     private readonly Dictionary<string, string?> _settings;
 
-    public OrchestratorFactory(string? databasePath = null, Dictionary<string, string?>? settings = null, FakeTimeProvider? time = null)
+    public OrchestratorFactory(TestDatabase? database = null, Dictionary<string, string?>? settings = null, FakeTimeProvider? time = null)
     {
-        DatabasePath = databasePath ?? Path.Combine(Path.GetTempPath(), "tavus-orchestrator-tests", $"{Guid.NewGuid():N}.db");
+        Database = database ?? TestDatabase.Create();
         Time = time ?? new FakeTimeProvider(new DateTimeOffset(2025, 5, 13, 6, 42, 58, 291, TimeSpan.Zero));
         _settings = new Dictionary<string, string?>
         {
-            ["ConnectionStrings:Orchestrator"] = $"Data Source={DatabasePath}",
+            ["Database:Provider"] = Database.Provider,
+            ["ConnectionStrings:Orchestrator"] = Database.ConnectionString,
             ["Admin:ApiKey"] = AdminKey,
             ["Tavus:ApiKey"] = "",
             ["Webhooks:PublicBaseUrl"] = "http://localhost",
@@ -42,7 +43,7 @@ public sealed class OrchestratorFactory : WebApplicationFactory<Program>
         }
     }
 
-    public string DatabasePath { get; }
+    public TestDatabase Database { get; }
 
     public FakeTimeProvider Time { get; }
 
@@ -96,25 +97,13 @@ public sealed class OrchestratorFactory : WebApplicationFactory<Program>
         return CreateTenantClient(created.GetProperty("api_key").GetString()!);
     }
 
-    public SqliteConnection OpenDatabase()
-    {
-        var connection = new SqliteConnection($"Data Source={DatabasePath};Mode=ReadOnly;Pooling=False");
-        connection.Open();
-        return connection;
-    }
-
-    public long Scalar(string sql)
-    {
-        using var connection = OpenDatabase();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
-    }
+    public long Scalar(string sql) => Database.Scalar(sql);
 
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
         SqliteConnection.ClearAllPools();
+        Npgsql.NpgsqlConnection.ClearAllPools();
     }
 }
 

@@ -63,7 +63,7 @@ public sealed class PolicyTests : IAsyncLifetime
         var problem = await response.ReadJsonAsync();
         Assert.Equal(422, problem.GetProperty("status").GetInt32());
         Assert.True(problem.GetProperty("errors").TryGetProperty("properties.max_call_duration", out _));
-        Assert.Equal(0, _factory.Scalar("SELECT COUNT(*) FROM Conversations"));
+        Assert.Equal(0, _factory.Scalar("SELECT COUNT(*) FROM \"Conversations\""));
     }
 
     [Fact]

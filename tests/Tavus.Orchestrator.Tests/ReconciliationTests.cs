@@ -32,7 +32,7 @@ public sealed class ReconciliationTests : IAsyncLifetime
         var late = await tavus.PostFixtureAsync("shutdown_max_call_duration.json", id, await _factory.CallbackTokenAsync(id));
         Assert.Equal(HttpStatusCode.OK, late.StatusCode);
         Assert.Equal("duplicate", (await late.ReadJsonAsync()).Str("status"));
-        Assert.Equal(1, _factory.Scalar("SELECT COUNT(*) FROM ConversationEvents WHERE Kind = 'Ended'"));
+        Assert.Equal(1, _factory.Scalar("SELECT COUNT(*) FROM \"ConversationEvents\" WHERE \"Kind\" = 'Ended'"));
     }
 
     [Fact]
@@ -40,14 +40,9 @@ public sealed class ReconciliationTests : IAsyncLifetime
     {
         var id = (await _tenant.CreateConversationAsync(new { max_call_duration = 3600 })).Str("conversation_id");
         // As if our deadline had passed while Tavus kept the room open (clock skew, a lost end).
-        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_factory.DatabasePath}"))
-        {
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = "UPDATE Conversations SET DeadlineAt = '2025-05-13 06:00:00' WHERE TavusId = $id";
-            command.Parameters.AddWithValue("$id", id);
-            command.ExecuteNonQuery();
-        }
+        var past = _factory.Database.Provider == "Postgres" ? "2025-05-13 06:00:00+00" : "2025-05-13 06:00:00";
+        Assert.Equal(1, _factory.Database.Execute(
+            $"UPDATE \"Conversations\" SET \"DeadlineAt\" = '{past}' WHERE \"TavusId\" = '{id}'"));
 
         _factory.Time.Advance(TimeSpan.FromSeconds(31));
 
@@ -65,7 +60,7 @@ public sealed class ReconciliationTests : IAsyncLifetime
         _factory.Time.Advance(TimeSpan.FromSeconds(630));   // silent for over StaleAfterSeconds (600)
 
         // The reconciler asked Tavus (and noted that it heard from it) ...
-        await Eventually.TrueAsync(() => _factory.Scalar("SELECT COUNT(*) FROM Conversations WHERE LastEventAt IS NOT NULL") == 1,
+        await Eventually.TrueAsync(() => _factory.Scalar("SELECT COUNT(*) FROM \"Conversations\" WHERE \"LastEventAt\" IS NOT NULL") == 1,
             "the reconciler checked the silent conversation");
         // ... and, Tavus still running it within its deadline, left it alone.
 
@@ -86,7 +81,7 @@ public sealed class ReconciliationTests : IAsyncLifetime
         await first.DisposeAsync();
 
         // The new process has a new (empty) simulator: Tavus no longer knows the conversation.
-        await using var second = new OrchestratorFactory(first.DatabasePath, time: first.Time);
+        await using var second = new OrchestratorFactory(first.Database, time: first.Time);
         using var again = second.CreateTenantClient(apiKey);
         Assert.Equal("created", (await again.GetConversationAsync(id)).Str("status"));
         second.Time.Advance(TimeSpan.FromSeconds(240));

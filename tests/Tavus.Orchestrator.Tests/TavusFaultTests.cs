@@ -103,7 +103,7 @@ public sealed class TavusFaultTests : IAsyncLifetime
         Assert.Equal(["replica_joined", "ended", "transcription_ready"], ended.GetProperty("events").EnumerateArray().Select(e => e.Str("kind")));
         var answers = (await DeliveriesAsync(id)).Select(d => d.GetProperty("status_code").GetInt32()).ToList();
         Assert.All(answers, status => Assert.Equal(200, status));
-        Assert.Equal(3, _factory.Scalar("SELECT COUNT(*) FROM ConversationEvents"));
+        Assert.Equal(3, _factory.Scalar("SELECT COUNT(*) FROM \"ConversationEvents\""));
     }
 
     [Fact]

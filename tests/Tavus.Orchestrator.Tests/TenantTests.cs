@@ -65,7 +65,7 @@ public sealed class TenantTests : IAsyncLifetime
         var listed = await admin.GetStringAsync("/admin/tenants");
         Assert.DoesNotContain(newKey, listed, StringComparison.Ordinal);
         Assert.DoesNotContain("api_key", listed, StringComparison.Ordinal);
-        Assert.Equal(0, _factory.Scalar($"SELECT COUNT(*) FROM Tenants WHERE ApiKeyHash = '{newKey}'"));
+        Assert.Equal(0, _factory.Scalar($"SELECT COUNT(*) FROM \"Tenants\" WHERE \"ApiKeyHash\" = '{newKey}'"));
     }
 
     [Fact]

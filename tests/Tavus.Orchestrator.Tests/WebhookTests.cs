@@ -102,7 +102,7 @@ public sealed class WebhookTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Unauthorized, forged.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, someoneElses.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, missing.StatusCode);
-        Assert.Equal(0, _factory.Scalar("SELECT COUNT(*) FROM ConversationEvents"));
+        Assert.Equal(0, _factory.Scalar("SELECT COUNT(*) FROM \"ConversationEvents\""));
         Assert.Equal("created", (await _tenant.GetConversationAsync(id)).Str("status"));
     }
 
@@ -155,7 +155,7 @@ public sealed class WebhookTests : IAsyncLifetime
 
         Assert.Equal("recorded", (await first.ReadJsonAsync()).Str("status"));
         Assert.Equal("duplicate", (await second.ReadJsonAsync()).Str("status"));
-        Assert.Equal(1, _factory.Scalar("SELECT COUNT(*) FROM ConversationEvents"));
+        Assert.Equal(1, _factory.Scalar("SELECT COUNT(*) FROM \"ConversationEvents\""));
     }
 
     [Fact]
@@ -173,7 +173,7 @@ public sealed class WebhookTests : IAsyncLifetime
         await tavus.PostFixtureAsync("transcription_ready.json", id, token);
         await first.DisposeAsync();
 
-        await using var second = new OrchestratorFactory(first.DatabasePath);
+        await using var second = new OrchestratorFactory(first.Database);
         var conversation = await second.CreateTenantClient(apiKey).GetConversationAsync(id);
 
         Assert.Equal("ended", conversation.Str("status"));

@@ -43,6 +43,8 @@ public sealed class Conversation
     public string? ShutdownReason { get; set; }
     /// <summary>When we last heard anything about it (a callback or the reconciler).</summary>
     public DateTime? LastEventAt { get; set; }
+    /// <summary>Until when one instance's reconciler holds this conversation (a lease, so that one instance checks it).</summary>
+    public DateTime? ReconcileClaimedUntil { get; set; }
     /// <summary>SHA-256 of the token in this conversation's callback_url.</summary>
     public required string CallbackTokenHash { get; init; }
     /// <summary>Raw JSON, as Tavus sent it.</summary>

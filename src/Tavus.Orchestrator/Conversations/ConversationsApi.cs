@@ -183,12 +183,17 @@ public static class ConversationsApi
             CallbackTokenHash = CallbackTokens.Hash(token),
         };
 
-        // The count and the insert share one write transaction (SQLite: BEGIN IMMEDIATE), so two
-        // creates racing for the last slot cannot both get it.
+        // The count and the insert are serialised per tenant, so two creates racing for the last
+        // slot cannot both get it: SQLite's write transactions are (BEGIN IMMEDIATE); on PostgreSQL,
+        // across instances, a transaction-scoped advisory lock on the tenant does it.
         await using (var transaction = await db.Database.BeginTransactionAsync(context.RequestAborted))
         {
             if (tenant.Policy.MaxConcurrentConversations is { } cap)
             {
+                if (db.Database.IsNpgsql())
+                {
+                    await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtext({tenant.Id}))", context.RequestAborted);
+                }
                 var live = await db.Conversations.CountAsync(c => c.TenantId == tenant.Id &&
                     (c.Status == ConversationStatus.Pending || c.Status == ConversationStatus.Created || c.Status == ConversationStatus.Active),
                     context.RequestAborted);

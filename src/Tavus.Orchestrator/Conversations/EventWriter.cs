@@ -1,6 +1,10 @@
 using System.ComponentModel.DataAnnotations;
 using System.Threading.Channels;
-using Microsoft.Data.Sqlite;
+using System.Data;
+using System.Data.Common;
+using System.Globalization;
+using Npgsql;
+using NpgsqlTypes;
 using Microsoft.Extensions.Options;
 using Tavus.Orchestrator.Data;
 
@@ -36,14 +40,14 @@ public sealed class EventWriter : BackgroundService
 {
     private readonly Channel<Pending> _queue;
     private readonly EventWriterOptions _options;
-    private readonly string _connectionString;
+    private readonly IConfiguration _configuration;
     private readonly ConversationEvents _live;
     private readonly ILogger<EventWriter> _logger;
 
     public EventWriter(IOptions<EventWriterOptions> options, IConfiguration configuration, ConversationEvents live, ILogger<EventWriter> logger)
     {
         _options = options.Value;
-        _connectionString = DatabaseExtensions.ConnectionString(configuration);
+        _configuration = configuration;
         _live = live;
         _logger = logger;
         _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(_options.QueueCapacity)
@@ -71,9 +75,7 @@ public sealed class EventWriter : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await using var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync(stoppingToken);
-        await DatabaseExtensions.ApplyPragmasAsync(connection, stoppingToken);
+        await using var connection = await DatabaseExtensions.OpenConnectionAsync(_configuration, stoppingToken);
         using var statements = new Statements(connection);
         var batch = new List<Pending>(_options.MaxBatchSize);
         var reader = _queue.Reader;
@@ -119,7 +121,7 @@ public sealed class EventWriter : BackgroundService
         return base.StopAsync(cancellationToken);
     }
 
-    private void Commit(SqliteConnection connection, Statements statements, IReadOnlyList<Pending> batch)
+    private void Commit(DbConnection connection, Statements statements, IReadOnlyList<Pending> batch)
     {
         var outcomes = new RecordOutcome[batch.Count];
         using (var transaction = connection.BeginTransaction())
@@ -155,53 +157,77 @@ public sealed class EventWriter : BackgroundService
         public TaskCompletionSource<RecordOutcome> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    /// <summary>The two statements of the hot path, prepared once for the writer's connection.</summary>
+    /// <summary>The two statements of the hot path, prepared once for the writer's connection (SQLite or PostgreSQL).</summary>
     private sealed class Statements : IDisposable
     {
-        private readonly SqliteCommand _insert;
-        private readonly SqliteCommand _apply;
+        private readonly DbCommand _insert;
+        private readonly DbCommand _apply;
 
-        public Statements(SqliteConnection connection)
+        public Statements(DbConnection connection)
         {
             _insert = connection.CreateCommand();
             _insert.CommandText = """
                 INSERT INTO "ConversationEvents" ("ConversationId", "Kind", "EventType", "OccurredAt", "ReceivedAt", "Source", "Properties", "Seq", "DedupeKey")
-                VALUES ($conversation, $kind, $type, $occurred, $received, $source, $properties, $seq, $dedupe)
+                VALUES (@conversation, @kind, @type, @occurred, @received, @source, @properties, @seq, @dedupe)
                 ON CONFLICT DO NOTHING
                 RETURNING "Id";
                 """;
-            foreach (var name in (string[])["$conversation", "$kind", "$type", "$occurred", "$received", "$source", "$properties", "$seq", "$dedupe"])
-            {
-                _insert.Parameters.Add(new SqliteParameter { ParameterName = name });
-            }
+            Add(_insert, "conversation", DbType.String);
+            Add(_insert, "kind", DbType.String);
+            Add(_insert, "type", DbType.String);
+            Add(_insert, "occurred", DbType.DateTime);
+            Add(_insert, "received", DbType.DateTime);
+            Add(_insert, "source", DbType.String);
+            Add(_insert, "properties", DbType.String);
+            Add(_insert, "seq", DbType.Int64);
+            Add(_insert, "dedupe", DbType.String);
 
             // The lifecycle in one statement: ended is final; replica_joined moves created to active;
             // a conversation adopted from a lost create answer gets its Tavus id.
             _apply = connection.CreateCommand();
             _apply.CommandText = """
                 UPDATE "Conversations" SET
-                    "TavusId" = COALESCE("TavusId", $adopt),
+                    "TavusId" = COALESCE("TavusId", @adopt),
                     "Status" = CASE
-                        WHEN "Status" = 'Ended' OR $kind = 'Ended' THEN 'Ended'
-                        WHEN $kind = 'ReplicaJoined' AND ("Status" IN ('Pending', 'Created') OR ($adopt IS NOT NULL AND "Status" = 'Failed')) THEN 'Active'
-                        WHEN $adopt IS NOT NULL AND "Status" = 'Failed' THEN 'Created'
+                        WHEN "Status" = 'Ended' OR @kind = 'Ended' THEN 'Ended'
+                        WHEN @kind = 'ReplicaJoined' AND ("Status" IN ('Pending', 'Created') OR (@adopt IS NOT NULL AND "Status" = 'Failed')) THEN 'Active'
+                        WHEN @adopt IS NOT NULL AND "Status" = 'Failed' THEN 'Created'
                         ELSE "Status" END,
-                    "EndedAt" = CASE WHEN $kind = 'Ended' THEN $occurred ELSE "EndedAt" END,
-                    "EndReason" = CASE WHEN $kind = 'Ended' THEN $endReason ELSE "EndReason" END,
-                    "ShutdownReason" = CASE WHEN $kind = 'Ended' THEN $shutdownReason ELSE "ShutdownReason" END,
-                    "Transcript" = COALESCE($transcript, "Transcript"),
-                    "Recording" = COALESCE($recording, "Recording"),
-                    "PerceptionAnalysis" = COALESCE($perception, "PerceptionAnalysis"),
-                    "LastEventAt" = CASE WHEN "LastEventAt" IS NULL OR "LastEventAt" < $received THEN $received ELSE "LastEventAt" END
-                WHERE "Id" = $conversation;
+                    "EndedAt" = CASE WHEN @kind = 'Ended' THEN @occurred ELSE "EndedAt" END,
+                    "EndReason" = CASE WHEN @kind = 'Ended' THEN @endReason ELSE "EndReason" END,
+                    "ShutdownReason" = CASE WHEN @kind = 'Ended' THEN @shutdownReason ELSE "ShutdownReason" END,
+                    "Transcript" = COALESCE(@transcript, "Transcript"),
+                    "Recording" = COALESCE(@recording, "Recording"),
+                    "PerceptionAnalysis" = COALESCE(@perception, "PerceptionAnalysis"),
+                    "LastEventAt" = CASE WHEN "LastEventAt" IS NULL OR "LastEventAt" < @received THEN @received ELSE "LastEventAt" END
+                WHERE "Id" = @conversation;
                 """;
-            foreach (var name in (string[])["$conversation", "$adopt", "$kind", "$occurred", "$received", "$endReason", "$shutdownReason", "$transcript", "$recording", "$perception"])
-            {
-                _apply.Parameters.Add(new SqliteParameter { ParameterName = name });
-            }
+            Add(_apply, "conversation", DbType.String);
+            Add(_apply, "adopt", DbType.String);
+            Add(_apply, "kind", DbType.String);
+            Add(_apply, "occurred", DbType.DateTime);
+            Add(_apply, "received", DbType.DateTime);
+            Add(_apply, "endReason", DbType.String);
+            Add(_apply, "shutdownReason", DbType.String);
+            Add(_apply, "transcript", DbType.String);
+            Add(_apply, "recording", DbType.String);
+            Add(_apply, "perception", DbType.String);
         }
 
-        public void Enlist(SqliteTransaction transaction)
+        private static void Add(DbCommand command, string name, DbType type)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.DbType = type;
+            // PostgreSQL stores our UTC times as timestamptz; DbType.DateTime would mean "without time zone".
+            if (parameter is NpgsqlParameter npgsql && type == DbType.DateTime)
+            {
+                npgsql.NpgsqlDbType = NpgsqlDbType.TimestampTz;
+            }
+            command.Parameters.Add(parameter);
+        }
+
+        public void Enlist(DbTransaction transaction)
         {
             _insert.Transaction = transaction;
             _apply.Transaction = transaction;
@@ -220,7 +246,7 @@ public sealed class EventWriter : BackgroundService
             p[6].Value = e.Properties;
             p[7].Value = (object?)e.Seq ?? DBNull.Value;
             p[8].Value = e.DedupeKey;
-            return _insert.ExecuteScalar() is long id ? id : null;
+            return _insert.ExecuteScalar() is { } id and not DBNull ? Convert.ToInt64(id, CultureInfo.InvariantCulture) : null;
         }
 
         public void Apply(EventWrite write)

@@ -2,6 +2,7 @@ using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
+using Npgsql;
 
 namespace Tavus.Orchestrator.Data;
 
@@ -11,12 +12,40 @@ public static class DatabaseExtensions
 
     public static WebApplicationBuilder AddDatabase(this WebApplicationBuilder builder)
     {
+        builder.Services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section)
+            .ValidateDataAnnotations().ValidateOnStart();
         var connectionString = ConnectionString(builder.Configuration);
-        EnsureFolderExists(connectionString);
-        builder.Services.AddDbContext<OrchestratorDbContext>(options => options
-            .UseSqlite(connectionString)
-            .AddInterceptors(new SqlitePragmas()));
+        if (Provider(builder.Configuration) == DatabaseProvider.Postgres)
+        {
+            builder.Services.AddDbContext<OrchestratorDbContext, PostgresOrchestratorDbContext>(options => options
+                .UseNpgsql(connectionString));
+        }
+        else
+        {
+            EnsureFolderExists(connectionString);
+            builder.Services.AddDbContext<OrchestratorDbContext>(options => options
+                .UseSqlite(connectionString)
+                .AddInterceptors(new SqlitePragmas()));
+        }
         return builder;
+    }
+
+    public static DatabaseProvider Provider(IConfiguration configuration) =>
+        configuration.GetSection(DatabaseOptions.Section).Get<DatabaseOptions>()?.Provider ?? DatabaseProvider.Sqlite;
+
+    /// <summary>Opens a plain ADO.NET connection for the hot path, with the provider's settings.</summary>
+    public static async Task<DbConnection> OpenConnectionAsync(IConfiguration configuration, CancellationToken cancellationToken)
+    {
+        var connectionString = ConnectionString(configuration);
+        DbConnection connection = Provider(configuration) == DatabaseProvider.Postgres
+            ? new NpgsqlConnection(connectionString)
+            : new SqliteConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+        if (connection is SqliteConnection)
+        {
+            await ApplyPragmasAsync(connection, cancellationToken);
+        }
+        return connection;
     }
 
     public static string ConnectionString(IConfiguration configuration) =>
@@ -40,11 +69,19 @@ public static class DatabaseExtensions
     {
         await using var scope = app.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
-        // WAL lets readers run beside the one writer; the setting is stored in the file.
-        await db.Database.OpenConnectionAsync();
-        await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;");
-        await db.Database.MigrateAsync();
-        await db.Database.CloseConnectionAsync();
+        if (db.Database.IsSqlite())
+        {
+            // WAL lets readers run beside the one writer; the setting is stored in the file.
+            await db.Database.OpenConnectionAsync();
+            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;");
+            await db.Database.MigrateAsync();
+            await db.Database.CloseConnectionAsync();
+        }
+        else
+        {
+            // Several instances may start at once: PostgreSQL's migration lock lets one apply them.
+            await db.Database.MigrateAsync();
+        }
     }
 
     private static void EnsureFolderExists(string connectionString)

@@ -5,8 +5,19 @@ using Tavus.Orchestrator.Tenants;
 
 namespace Tavus.Orchestrator.Data;
 
-public sealed class OrchestratorDbContext(DbContextOptions<OrchestratorDbContext> options) : DbContext(options)
+/// <summary>The model, shared by both providers; SQLite's migrations belong to this type.</summary>
+public class OrchestratorDbContext : DbContext
 {
+    public OrchestratorDbContext(DbContextOptions<OrchestratorDbContext> options)
+        : base(options)
+    {
+    }
+
+    protected OrchestratorDbContext(DbContextOptions options)
+        : base(options)
+    {
+    }
+
     public DbSet<Tenant> Tenants => Set<Tenant>();
     public DbSet<Conversation> Conversations => Set<Conversation>();
     public DbSet<ConversationEvent> ConversationEvents => Set<ConversationEvent>();
@@ -26,3 +37,6 @@ public sealed class OrchestratorDbContext(DbContextOptions<OrchestratorDbContext
         value => value.Kind == DateTimeKind.Utc ? value : value.ToUniversalTime(),
         value => DateTime.SpecifyKind(value, DateTimeKind.Utc));
 }
+
+/// <summary>The same model on PostgreSQL; its own type so that its migrations are its own.</summary>
+public sealed class PostgresOrchestratorDbContext(DbContextOptions<PostgresOrchestratorDbContext> options) : OrchestratorDbContext(options);

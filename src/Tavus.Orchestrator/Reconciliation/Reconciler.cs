@@ -53,14 +53,21 @@ public sealed class Reconciler(
             due = await db.Conversations.AsNoTracking()
                 .Where(c => (c.Status == ConversationStatus.Created || c.Status == ConversationStatus.Active) && c.TavusId != null)
                 .Where(c => c.DeadlineAt < overdue || (c.LastEventAt ?? c.CreatedAt) < silentSince)
+                .Where(c => c.ReconcileClaimedUntil == null || c.ReconcileClaimedUntil <= now)
                 .OrderBy(c => c.DeadlineAt)
                 .Select(c => c.Id)
                 .Take(settings.BatchSize)
                 .ToListAsync(cancellationToken);
         }
 
+        var checkedCount = 0;
         foreach (var id in due)
         {
+            if (!await ClaimAsync(id, now, cancellationToken))
+            {
+                continue; // another instance holds it
+            }
+            checkedCount++;
             try
             {
                 await ReconcileAsync(id, cancellationToken);
@@ -70,7 +77,23 @@ public sealed class Reconciler(
                 logger.LogWarning("Could not reconcile {ConversationKey}: {Failure} {Detail}", id, ex.Failure, ex.Message);
             }
         }
-        return due.Count;
+        return checkedCount;
+    }
+
+    /// <summary>
+    /// Takes a lease on one conversation with a conditional update: of several instances that
+    /// found it due, exactly one sees its update succeed and checks it. A crashed instance's lease
+    /// runs out after two intervals, and the check is safe to repeat (one end per conversation).
+    /// </summary>
+    private async Task<bool> ClaimAsync(string id, DateTime now, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
+        var until = now.AddSeconds(options.Value.IntervalSeconds * 2);
+        var claimed = await db.Conversations
+            .Where(c => c.Id == id && (c.ReconcileClaimedUntil == null || c.ReconcileClaimedUntil <= now))
+            .ExecuteUpdateAsync(s => s.SetProperty(c => c.ReconcileClaimedUntil, until), cancellationToken);
+        return claimed == 1;
     }
 
     private async Task ReconcileAsync(string id, CancellationToken cancellationToken)

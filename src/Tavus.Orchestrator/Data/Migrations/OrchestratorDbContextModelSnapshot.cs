@@ -15,7 +15,7 @@ namespace Tavus.Orchestrator.Data.Migrations
         protected override void BuildModel(ModelBuilder modelBuilder)
         {
 #pragma warning disable 612, 618
-            modelBuilder.HasAnnotation("ProductVersion", "10.0.1");
+            modelBuilder.HasAnnotation("ProductVersion", "10.0.4");
 
             modelBuilder.Entity("Tavus.Orchestrator.Conversations.Conversation", b =>
                 {
@@ -67,6 +67,9 @@ namespace Tavus.Orchestrator.Data.Migrations
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("PerceptionAnalysis")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("ReconcileClaimedUntil")
                         .HasColumnType("TEXT");
 
                     b.Property<string>("Recording")
