@@ -1,11 +1,11 @@
 using System.ComponentModel.DataAnnotations;
-using System.Threading.Channels;
 using System.Data;
 using System.Data.Common;
 using System.Globalization;
+using System.Threading.Channels;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
-using Microsoft.Extensions.Options;
 using Tavus.Orchestrator.Data;
 
 namespace Tavus.Orchestrator.Conversations;
