@@ -23,8 +23,16 @@ public sealed class OrchestratorFactory : WebApplicationFactory<Program>
 
     private readonly Dictionary<string, string?> _settings;
 
-    public OrchestratorFactory(TestDatabase? database = null, Dictionary<string, string?>? settings = null, FakeTimeProvider? time = null)
+    private readonly SimulatorFactory? _tavus;
+
+    /// <param name="database">The database; a fresh one when null.</param>
+    /// <param name="settings">Configuration over the test defaults.</param>
+    /// <param name="time">The clock, shared with other hosts of the same test.</param>
+    /// <param name="tavus">A standalone simulator as Tavus (shared by several instances); the mounted one when null.</param>
+    public OrchestratorFactory(TestDatabase? database = null, Dictionary<string, string?>? settings = null, FakeTimeProvider? time = null,
+        SimulatorFactory? tavus = null)
     {
+        _tavus = tavus;
         Database = database ?? TestDatabase.Create();
         Time = time ?? new FakeTimeProvider(new DateTimeOffset(2025, 5, 13, 6, 42, 58, 291, TimeSpan.Zero));
         _settings = new Dictionary<string, string?>
@@ -37,6 +45,11 @@ public sealed class OrchestratorFactory : WebApplicationFactory<Program>
             ["Simulator:ApiKey"] = SimulatorKey,
             ["Serilog:MinimumLevel:Default"] = "Warning",
         };
+        if (tavus is not null)
+        {
+            _settings["Tavus:ApiKey"] = SimulatorKey;
+            _settings["Tavus:BaseUrl"] = "http://tavus.test";
+        }
         foreach (var (key, value) in settings ?? [])
         {
             _settings[key] = value;
@@ -46,6 +59,9 @@ public sealed class OrchestratorFactory : WebApplicationFactory<Program>
     public TestDatabase Database { get; }
 
     public FakeTimeProvider Time { get; }
+
+    /// <summary>Calls this instance made to Tavus, by "METHOD path" with ids replaced by {id}.</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, int> TavusCalls { get; } = new();
 
     /// <summary>While set, Tavus creates the conversation but its answer never reaches the orchestrator.</summary>
     public bool LoseCreateAnswers { get; set; }
@@ -61,7 +77,8 @@ public sealed class OrchestratorFactory : WebApplicationFactory<Program>
         {
             services.AddSingleton<TimeProvider>(Time);
             services.AddHttpClient<TavusClient>().ConfigurePrimaryHttpMessageHandler(() =>
-                new LostCreateAnswers(this, new SocketLikeCancellation(Server.CreateHandler())));
+                new LostCreateAnswers(this, new CountingHandler(TavusCalls,
+                    new SocketLikeCancellation(_tavus is null ? Server.CreateHandler() : _tavus.Server.CreateHandler()))));
             services.AddHttpClient(SimulatorDefaults.CallbackHttpClientName).ConfigurePrimaryHttpMessageHandler(() => Server.CreateHandler());
         });
     }
@@ -142,4 +159,18 @@ internal sealed class LostCreateAnswers(OrchestratorFactory factory, HttpMessage
         }
         return response;
     }
+}
+
+/// <summary>Counts the calls an instance makes to Tavus, so tests can tell which instance did what.</summary>
+internal sealed partial class CountingHandler(System.Collections.Concurrent.ConcurrentDictionary<string, int> counts, HttpMessageHandler inner) : DelegatingHandler(inner)
+{
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var path = ConversationId().Replace(request.RequestUri!.AbsolutePath, "{id}");
+        counts.AddOrUpdate($"{request.Method} {path}", 1, (_, n) => n + 1);
+        return base.SendAsync(request, cancellationToken);
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("(?<=/v2/conversations/)[^/]+")]
+    private static partial System.Text.RegularExpressions.Regex ConversationId();
 }

@@ -13,6 +13,13 @@ public sealed class EventStreamOptions
     /// <summary>How long a stream stays open after the end, waiting for the transcript.</summary>
     [Range(0, 3600)]
     public int TranscriptWaitSeconds { get; set; } = 60;
+
+    /// <summary>
+    /// How often a quiet stream re-reads the timeline, for events another instance recorded
+    /// (with several instances on one database); the bound on their delay.
+    /// </summary>
+    [Range(50, 60_000)]
+    public int PollMilliseconds { get; set; } = 1000;
 }
 
 /// <summary>The Server-Sent Events stream of one conversation's timeline.</summary>
@@ -45,26 +52,42 @@ public static class LiveTimeline
             yield return Item(stored);
         }
 
-        while (!(ended && transcript))
+        CancellationTokenSource? transcriptWait = null;
+        try
         {
-            using var wait = ended
-                ? new CancellationTokenSource(TimeSpan.FromSeconds(options.TranscriptWaitSeconds), time)
-                : new CancellationTokenSource();
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, wait.Token);
-            ConversationEvent next;
-            try
+            while (!(ended && transcript))
             {
-                next = await subscription.Reader.ReadAsync(linked.Token);
+                if (ended)
+                {
+                    transcriptWait ??= new CancellationTokenSource(TimeSpan.FromSeconds(options.TranscriptWaitSeconds), time);
+                }
+                if (transcriptWait?.IsCancellationRequested == true)
+                {
+                    yield break; // ended, and the transcript did not come in time
+                }
+                // Wall-clock polling: it bounds how late another instance's events arrive here.
+                using var poll = new CancellationTokenSource(options.PollMilliseconds);
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(
+                    cancellationToken, poll.Token, transcriptWait?.Token ?? CancellationToken.None);
+                List<ConversationEvent> next;
+                try
+                {
+                    next = [await subscription.Reader.ReadAsync(linked.Token)];
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    next = await ConversationsApi.Timeline(db, conversationKey, cancellationToken);
+                }
+                foreach (var e in next.Where(e => sent.Add(e.Id)))
+                {
+                    Track(e);
+                    yield return Item(e);
+                }
             }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                yield break; // ended, and the transcript did not come in time
-            }
-            if (sent.Add(next.Id))
-            {
-                Track(next);
-                yield return Item(next);
-            }
+        }
+        finally
+        {
+            transcriptWait?.Dispose();
         }
 
         void Track(ConversationEvent e)
