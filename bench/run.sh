@@ -1,0 +1,453 @@
+#!/usr/bin/env bash
+# Benchmark of the orchestrator's two hot paths, on this machine, against baselines:
+#
+#  1. POST /webhook (a Tavus callback stored durably in SQLite before the 200), against
+#     bench/EmptyEndpoint: Kestrel that reads the body and answers the same 200, nothing else.
+#  2. POST /conversations (policy, a row in SQLite, the create at Tavus), against a create sent
+#     directly to the built-in Tavus simulator that the orchestrator itself calls.
+#
+# Rounds alternate between the two targets of each pair, so that drift of the machine (heat,
+# other load) hits both alike; the summary gives medians. Everything runs on 127.0.0.1.
+#
+# Usage: bench/run.sh            (from any directory)
+# Environment:
+#   DURATION            seconds per measured wrk run (default 10)
+#   ROUNDS              alternating rounds per pair (default 3)
+#   CREATE_CONNECTIONS  wrk connections for the create benchmark (default 8)
+#   SIM_LATENCY_MS      latency the simulator adds to its /v2 answers during the create benchmark,
+#                       to look like a remote Tavus (default 0: the simulator answers at once)
+#   BENCH_REF           a git revision (e.g. HEAD) to benchmark instead of the working tree: the
+#                       orchestrator is then built from `git archive` of it in a temp dir, so
+#                       uncommitted work in progress neither breaks nor colours the figures
+#
+# Output: bench/results/<time>/ (wrk outputs, the orchestrator's log, the summary) and the summary
+# again in bench/results/latest.txt. Both servers are stopped on exit, also on failure.
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(dirname "$BENCH_DIR")
+OUT=$BENCH_DIR/out
+RESULTS=$BENCH_DIR/results
+
+DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-3}
+CREATE_CONNECTIONS=${CREATE_CONNECTIONS:-8}
+SIM_LATENCY_MS=${SIM_LATENCY_MS:-0}
+WARMUP_SECONDS=5
+WRK_THREADS=2
+WEBHOOK_CONNECTIONS=64
+
+ORCH_URL=http://127.0.0.1:5180
+EMPTY_URL=http://127.0.0.1:5181
+ADMIN_KEY=bench-admin
+SIM_KEY=sim-key
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+RUN_DIR=$RESULTS/$(date -u +%Y%m%dT%H%M%SZ)
+TMP_DIR=$(mktemp -d -t tavus-bench.XXXXXX)
+RUNS_TSV=$RUN_DIR/runs.tsv       # one line per wrk run: phase target round rps p50 p99 requests non2xx sockerr file
+FACTS=$RUN_DIR/facts.env          # key=value facts gathered on the way, read by the summary
+
+ORCH_PID=""
+EMPTY_PID=""
+SAMPLER_PID=""
+WEBHOOK_RUN=0                     # counts webhook wrk runs: each gets its own seq range
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+fact() { printf '%s=%s\n' "$1" "${2//$'\n'/ }" >>"$FACTS"; }
+
+# --- cleanup ----------------------------------------------------------------------------------
+
+# Stops only what this script started, by pid: the sampler, then both servers (SIGTERM, so the
+# orchestrator finishes its queued writes; SIGKILL after 15 s).
+stop_pid() {
+    local pid=$1
+    [[ -n $pid ]] || return 0
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 30); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.5
+    done
+    log "pid $pid did not stop on SIGTERM; killing it"
+    kill -9 "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local status=$?
+    trap - EXIT INT TERM
+    stop_pid "$SAMPLER_PID"
+    stop_pid "$EMPTY_PID"
+    stop_pid "$ORCH_PID"
+    rm -rf "$TMP_DIR"
+    if [[ $status -ne 0 ]]; then
+        log "failed (exit $status); logs in $RUN_DIR"
+    fi
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- tools ------------------------------------------------------------------------------------
+
+# apt-get install, with an apt-get update first only if the package lists are too old to have it.
+apt_install() {
+    log "installing $*"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q "$@" >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q "$@" >/dev/null; }
+}
+
+ensure_tools() {
+    command -v wrk >/dev/null || apt_install wrk
+    command -v sqlite3 >/dev/null || apt_install sqlite3
+    command -v curl >/dev/null || apt_install curl
+    command -v python3 >/dev/null || die "python3 is needed to read JSON and wrk's output"
+    command -v dotnet >/dev/null || die "the .NET 10 SDK (dotnet) is needed"
+}
+
+# A port already taken would make us benchmark some other process.
+ensure_port_free() {
+    local port=$1
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        die "127.0.0.1:$port is already in use; stop whatever listens there first"
+    fi
+}
+
+# --- build ------------------------------------------------------------------------------------
+
+publish() {
+    local project=$REPO/src/Tavus.Orchestrator
+    if [[ -n ${BENCH_REF:-} ]]; then
+        log "taking the orchestrator's source from git revision $BENCH_REF"
+        mkdir -p "$TMP_DIR/source"
+        git -C "$REPO" archive "$BENCH_REF" | tar -x -C "$TMP_DIR/source"
+        project=$TMP_DIR/source/src/Tavus.Orchestrator
+    fi
+    log "publishing the orchestrator and EmptyEndpoint (Release) to $OUT"
+    rm -rf "$OUT/orchestrator" "$OUT/empty"
+    dotnet publish "$project" -c Release -o "$OUT/orchestrator" --nologo -v q >"$RUN_DIR/publish.log" 2>&1 \
+        || { cat "$RUN_DIR/publish.log" >&2; die "publishing the orchestrator failed"; }
+    dotnet publish "$BENCH_DIR/EmptyEndpoint" -c Release -o "$OUT/empty" --nologo -v q >>"$RUN_DIR/publish.log" 2>&1 \
+        || { cat "$RUN_DIR/publish.log" >&2; die "publishing EmptyEndpoint failed"; }
+}
+
+# --- servers ----------------------------------------------------------------------------------
+
+# Polls a URL until it answers 200, or fails when the process died or time ran out.
+wait_for_200() {
+    local url=$1 pid=$2 name=$3
+    for _ in $(seq 1 120); do
+        kill -0 "$pid" 2>/dev/null || die "$name exited during start-up"
+        if [[ $(curl -s -o /dev/null -w '%{http_code}' "$url" || true) == 200 ]]; then
+            return 0
+        fi
+        sleep 0.5
+    done
+    die "$name did not answer 200 at $url within 60 s"
+}
+
+# The orchestrator as deployed: Release build, its default logging (appsettings.json: Serilog to
+# the console at Information, one line per request), a fresh SQLite file, the built-in simulator
+# (no Tavus key) with no concurrency limit so that the create benchmark is never refused.
+start_orchestrator() {
+    log "starting the orchestrator on $ORCH_URL (database $TMP_DIR/orchestrator.db)"
+    (
+        cd "$OUT/orchestrator"
+        export Urls=$ORCH_URL \
+            Webhooks__PublicBaseUrl=$ORCH_URL \
+            ConnectionStrings__Orchestrator="Data Source=$TMP_DIR/orchestrator.db" \
+            Admin__ApiKey=$ADMIN_KEY \
+            Tavus__ApiKey= \
+            Simulator__MaxConcurrentConversations=1000000
+        exec dotnet Tavus.Orchestrator.dll
+    ) >"$RUN_DIR/orchestrator.log" 2>&1 &
+    ORCH_PID=$!
+    wait_for_200 "$ORCH_URL/health/ready" "$ORCH_PID" orchestrator
+}
+
+start_empty_endpoint() {
+    log "starting EmptyEndpoint on $EMPTY_URL"
+    (
+        cd "$OUT/empty"
+        export Urls=$EMPTY_URL
+        exec dotnet EmptyEndpoint.dll
+    ) >"$RUN_DIR/empty.log" 2>&1 &
+    EMPTY_PID=$!
+    # It has no GET route: any HTTP answer (405/404) means it listens.
+    for _ in $(seq 1 120); do
+        kill -0 "$EMPTY_PID" 2>/dev/null || die "EmptyEndpoint exited during start-up"
+        [[ $(curl -s -o /dev/null -w '%{http_code}' "$EMPTY_URL/webhook" || true) != 000 ]] && return 0
+        sleep 0.5
+    done
+    die "EmptyEndpoint did not answer within 60 s"
+}
+
+# --- JSON and HTTP helpers ----------------------------------------------------------------------
+
+# json_field FIELD < json: prints one top-level field of a JSON object.
+json_field() {
+    python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
+}
+
+# http METHOD URL HEADER BODY: the answer's body; fails on a non-2xx status, showing the body.
+http() {
+    local method=$1 url=$2 header=$3 body=${4:-}
+    local response status
+    response=$(curl -sS -X "$method" "$url" -H "$header" -H 'Content-Type: application/json' \
+        ${body:+--data "$body"} -w '\n%{http_code}')
+    status=${response##*$'\n'}
+    response=${response%$'\n'*}
+    [[ $status == 2?? ]] || die "$method $url answered $status: $response"
+    printf '%s' "$response"
+}
+
+# A tenant, one conversation in it, and that conversation's real callback URL as the simulator
+# (Tavus) got it: the webhook benchmark posts with the token a real callback would carry.
+create_fixtures() {
+    log "creating tenant 'bench' and one conversation"
+    TENANT_KEY=$(http POST "$ORCH_URL/admin/tenants" "X-Admin-Key: $ADMIN_KEY" '{"id":"bench","name":"Bench"}' | json_field api_key)
+    CONV_ID=$(http POST "$ORCH_URL/conversations" "X-Api-Key: $TENANT_KEY" '{"persona_id":"pbench"}' | json_field conversation_id)
+    CALLBACK_URL=$(http GET "$ORCH_URL/tavus-sim/v2/conversations/$CONV_ID" "x-api-key: $SIM_KEY" | json_field callback_url)
+    CALLBACK_TOKEN=$(python3 -c 'import sys,urllib.parse as u; print(u.parse_qs(u.urlsplit(sys.argv[1]).query)["token"][0])' "$CALLBACK_URL")
+    [[ -n $CALLBACK_TOKEN ]] || die "no token in callback_url $CALLBACK_URL"
+    log "conversation $CONV_ID, callback_url ${CALLBACK_URL%%\?*}?token=…"
+    fact conversation_id "$CONV_ID"
+}
+
+# --- measuring --------------------------------------------------------------------------------
+
+# parse_wrk FILE: "rps p50_ms p99_ms requests non2xx socket_errors" from wrk --latency output.
+parse_wrk() {
+    python3 - "$1" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+unit = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}
+def pct(p):
+    m = re.search(r"^\s*%s%%\s+([\d.]+)(us|ms|s|m|h)\s*$" % p, text, re.M)
+    return float(m.group(1)) * unit[m.group(2)] if m else float("nan")
+rps = re.search(r"Requests/sec:\s*([\d.]+)", text)
+requests = re.search(r"(\d+) requests in", text)
+non2xx = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", text)
+sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+print("%.2f %.3f %.3f %d %d %d" % (
+    float(rps.group(1)) if rps else 0.0, pct(50), pct(99),
+    int(requests.group(1)) if requests else 0,
+    int(non2xx.group(1)) if non2xx else 0,
+    sum(int(x) for x in sock.groups()) if sock else 0))
+PY
+}
+
+# run_wrk PHASE TARGET ROUND SECONDS CONNECTIONS SCRIPT URL [VAR=value...]: one wrk run, its output
+# kept, its figures appended to runs.tsv. The VAR=value pairs are the lua script's environment.
+run_wrk() {
+    local phase=$1 target=$2 round=$3 seconds=$4 connections=$5 script=$6 url=$7
+    shift 7
+    local file=$RUN_DIR/wrk-$phase-$target-$round.txt
+    log "wrk $phase → $target (round $round, ${seconds}s, $connections connections)"
+    env "$@" wrk -t"$WRK_THREADS" -c"$connections" -d"${seconds}s" --latency -s "$script" "$url" >"$file" 2>&1 \
+        || { cat "$file" >&2; die "wrk failed against $url"; }
+    local figures
+    figures=$(parse_wrk "$file")
+    printf '%s\t%s\t%s\t%s\t%s\n' "$phase" "$target" "$round" "$(tr ' ' '\t' <<<"$figures")" "$(basename "$file")" >>"$RUNS_TSV"
+    log "  → req/s, p50 ms, p99 ms, requests, non-2xx, socket errors: $figures"
+}
+
+# One webhook run; every run gets a seq range of its own (2 threads × 1e9 < 1e10), so no callback
+# is a duplicate of an earlier one and every 2xx from the orchestrator is a new stored row.
+run_webhook() {
+    local phase=$1 target=$2 round=$3 seconds=$4 url
+    [[ $target == empty ]] && url=$EMPTY_URL || url=$ORCH_URL
+    WEBHOOK_RUN=$((WEBHOOK_RUN + 1))
+    run_wrk "$phase" "$target" "$round" "$seconds" "$WEBHOOK_CONNECTIONS" "$BENCH_DIR/webhook.lua" "$url" \
+        BENCH_TOKEN="$CALLBACK_TOKEN" BENCH_CONV_ID="$CONV_ID" BENCH_SEQ_OFFSET="$((WEBHOOK_RUN * 10000000000))"
+}
+
+run_create() {
+    local phase=$1 target=$2 round=$3 seconds=$4
+    if [[ $target == ours ]]; then
+        run_wrk "$phase" "$target" "$round" "$seconds" "$CREATE_CONNECTIONS" "$BENCH_DIR/create.lua" "$ORCH_URL" \
+            BENCH_PATH=/conversations BENCH_HEADER="X-Api-Key: $TENANT_KEY" BENCH_BODY='{"persona_id":"pbench"}'
+    else
+        run_wrk "$phase" "$target" "$round" "$seconds" "$CREATE_CONNECTIONS" "$BENCH_DIR/create.lua" "$ORCH_URL" \
+            BENCH_PATH=/tavus-sim/v2/conversations BENCH_HEADER="x-api-key: $SIM_KEY" BENCH_BODY='{"persona_id":"pbench"}'
+    fi
+}
+
+# Highest VmRSS of a process, sampled every 0.5 s, written to a file until the process ends or
+# the sampler is stopped. VmHWM (read at the end) is the kernel's exact peak; this shows when.
+sample_rss() {
+    local pid=$1 out=$2 max=0 rss
+    while kill -0 "$pid" 2>/dev/null; do
+        rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+        if [[ -n $rss && $rss -gt $max ]]; then
+            max=$rss
+            echo "$max" >"$out"
+        fi
+        sleep 0.5
+    done
+}
+
+proc_kb() { awk -v key="$2:" '$1 == key {print $2}' "/proc/$1/status"; }
+
+webhook_benchmark() {
+    log "warm-up: ${WARMUP_SECONDS}s on each webhook target"
+    run_webhook warmup empty 0 "$WARMUP_SECONDS"
+    run_webhook warmup ours 0 "$WARMUP_SECONDS"
+    for round in $(seq 1 "$ROUNDS"); do
+        run_webhook webhook empty "$round" "$DURATION"
+        run_webhook webhook ours "$round" "$DURATION"
+    done
+    fact hwm_after_webhook_kb "$(proc_kb "$ORCH_PID" VmHWM)"
+}
+
+create_benchmark() {
+    if ((SIM_LATENCY_MS > 0)); then
+        log "simulator latency: ${SIM_LATENCY_MS} ms on every /v2 answer (like a remote Tavus)"
+        http PUT "$ORCH_URL/tavus-sim/control/faults" "x-api-key: $SIM_KEY" "{\"latency_ms\": $SIM_LATENCY_MS}" >/dev/null
+    fi
+    log "warm-up: ${WARMUP_SECONDS}s on each create target"
+    run_create create-warmup ours 0 "$WARMUP_SECONDS"
+    run_create create-warmup direct 0 "$WARMUP_SECONDS"
+    for round in $(seq 1 "$ROUNDS"); do
+        run_create create ours "$round" "$DURATION"
+        run_create create direct "$round" "$DURATION"
+    done
+}
+
+# Rows stored against what wrk saw answered. Not an equality: wrk does not count the requests
+# still in flight when a run's time is up (at most 64 a run), which the orchestrator may still
+# commit, and created conversations add their replica_joined callbacks.
+gather_facts() {
+    local db=$TMP_DIR/orchestrator.db
+    fact rows_total "$(sqlite3 "$db" 'SELECT COUNT(*) FROM "ConversationEvents";')"
+    fact rows_utterance "$(sqlite3 "$db" "SELECT COUNT(*) FROM \"ConversationEvents\" WHERE \"EventType\" = 'conversation.utterance';")"
+    fact conversations "$(sqlite3 "$db" 'SELECT COUNT(*) FROM "Conversations";')"
+    fact load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
+    fact hwm_end_kb "$(proc_kb "$ORCH_PID" VmHWM)"
+    fact rss_end_kb "$(proc_kb "$ORCH_PID" VmRSS)"
+    fact rss_sampled_max_kb "$(cat "$RUN_DIR/rss-max.kb" 2>/dev/null || echo 0)"
+    # The orchestrator logs one line per request: count answers by status, and warnings/errors.
+    fact log_statuses "$(grep -oE 'responded [0-9]{3}' "$RUN_DIR/orchestrator.log" | sort | uniq -c | awk '{printf "%s×%s ", $3, $1}')"
+    fact log_warnings "$(grep -cE '^\[[0-9:]+ WRN\]' "$RUN_DIR/orchestrator.log" || true)"
+    fact log_errors "$(grep -cE '^\[[0-9:]+ (ERR|FTL)\]' "$RUN_DIR/orchestrator.log" || true)"
+    fact log_bytes "$(stat -c %s "$RUN_DIR/orchestrator.log")"
+    # One line per request makes a large log; kept compressed for reading later.
+    gzip -f "$RUN_DIR/orchestrator.log"
+}
+
+# --- summary ----------------------------------------------------------------------------------
+
+summarize() {
+    fact date "$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+    fact nproc "$(nproc)"
+    fact cpu "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
+    fact dotnet "$(dotnet --list-runtimes | awk '/Microsoft.AspNetCore.App/ {v=$2} END {print v}')"
+    fact wrk "$(wrk -v 2>&1 | head -n 1 | awk '{print $1, $2}')"
+    fact duration "$DURATION"
+    fact rounds "$ROUNDS"
+    fact create_connections "$CREATE_CONNECTIONS"
+    fact sim_latency_ms "$SIM_LATENCY_MS"
+    if [[ -n ${BENCH_REF:-} ]]; then
+        fact git "$(git -C "$REPO" rev-parse --short "$BENCH_REF") ($BENCH_REF)"
+    else
+        fact git "$(git -C "$REPO" rev-parse --short HEAD)$([[ -z $(git -C "$REPO" status --porcelain -- src) ]] || echo ' + uncommitted changes in src/')"
+    fi
+    python3 - "$RUNS_TSV" "$FACTS" <<'PY' | tee "$RUN_DIR/summary.txt"
+import statistics, sys
+runs = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+facts = {}
+for line in open(sys.argv[2]):
+    k, _, v = line.rstrip("\n").partition("=")
+    facts[k] = v
+
+def sel(phase, target):
+    return [dict(rps=float(r[3]), p50=float(r[4]), p99=float(r[5]), req=int(r[6]), non=int(r[7]), sock=int(r[8]), round=r[2])
+            for r in runs if r[0] == phase and r[1] == target]
+
+def med(rows, key):
+    return statistics.median(r[key] for r in rows) if rows else float("nan")
+
+def row(label, rows):
+    return "%-34s %10.1f %9.2f %9.2f %9d %9d" % (label, med(rows, "rps"), med(rows, "p50"), med(rows, "p99"),
+                                                sum(r["non"] for r in rows), sum(r["sock"] for r in rows))
+
+def rounds(label, rows):
+    return "  %-10s " % label + "  ".join("r%s %.0f/s p50 %.2f p99 %.2f" % (r["round"], r["rps"], r["p50"], r["p99"]) for r in rows)
+
+mb = lambda kb: int(kb or 0) / 1024
+ratio = lambda a, b: a / b if b else float("nan")
+header = "%-34s %10s %9s %9s %9s %9s" % ("", "req/s", "p50 ms", "p99 ms", "non-2xx", "sock err")
+e, o = sel("webhook", "empty"), sel("webhook", "ours")
+co, cd = sel("create", "ours"), sel("create", "direct")
+out = []
+out.append("Tavus Orchestrator benchmark, %s" % facts["date"])
+out.append("machine: %s cores, %s; ASP.NET Core %s; %s; code %s" % (facts["nproc"], facts["cpu"], facts["dotnet"], facts["wrk"], facts["git"]))
+out.append("load average (1/5/15 min) at the start: %s, at the end: %s (other work on the machine skews the figures; the runs themselves load both cores)" % (facts["load_before"], facts["load_after"]))
+out.append("medians of %s alternating rounds of %s s each (after a 5 s warm-up of each target); non-2xx and socket errors summed" % (facts["rounds"], facts["duration"]))
+out.append("")
+out.append("POST /webhook  (wrk -t2 -c64, distinct conversation.utterance callbacks, ~0.8 KB bodies)")
+out.append(header)
+out.append(row("EmptyEndpoint (Kestrel baseline)", e))
+out.append(row("orchestrator (token, SQLite commit)", o))
+out.append("ours/empty req/s: %.2f   ours/empty p50: %.2f" % (ratio(med(o, "rps"), med(e, "rps")), ratio(med(o, "p50"), med(e, "p50"))))
+out.append(rounds("empty", e))
+out.append(rounds("ours", o))
+out.append("")
+lat = int(facts["sim_latency_ms"])
+out.append("create  (wrk -t2 -c%s, body {\"persona_id\":\"pbench\"}; simulator latency %s)" % (
+    facts["create_connections"], "%d ms per /v2 answer, SIM_LATENCY_MS" % lat if lat > 0 else "0: it answers at once"))
+out.append(header)
+out.append(row("POST /conversations (ours)", co))
+out.append(row("POST /tavus-sim/v2/conversations", cd))
+out.append("overhead: ours p50 / direct p50 = %.2f   direct req/s / ours req/s = %.2f" % (
+    ratio(med(co, "p50"), med(cd, "p50")), ratio(med(cd, "rps"), med(co, "rps"))))
+out.append(rounds("ours", co))
+out.append(rounds("direct", cd))
+out.append("")
+direct_creates = sum(int(r[6]) for r in runs if r[1] == "direct")
+out.append("orchestrator memory: peak RSS (VmHWM) %.0f MB after the webhook rounds; %.0f MB at the end (max sampled VmRSS %.0f MB)," % (
+    mb(facts.get("hwm_after_webhook_kb")), mb(facts.get("hwm_end_kb")), mb(facts.get("rss_sampled_max_kb"))))
+out.append("        the end figure including the built-in simulator's in-memory state of the ~%d conversations created in it directly" % direct_creates)
+wh = [r for r in runs if r[1] in ("ours",) and r[0] in ("warmup", "webhook")]
+sent = sum(int(r[6]) for r in wh)
+ok = sent - sum(int(r[7]) for r in wh)
+out.append("sanity: ConversationEvents rows %s (conversation.utterance %s); wrk completed %d webhook requests to the orchestrator, %d of them 2xx (warm-up included)" % (
+    facts["rows_total"], facts["rows_utterance"], sent, ok))
+out.append("        (utterance rows may exceed the 2xx count by requests in flight when a wrk run stopped: at most 64 a run; other rows are replica_joined of %s conversations)" % facts["conversations"])
+out.append("orchestrator log (orchestrator.log.gz): statuses %s; %s warning lines, %s error lines; %.0f MB" % (
+    facts["log_statuses"].strip() or "none", facts["log_warnings"], facts["log_errors"], int(facts["log_bytes"]) / 1e6))
+print("\n".join(out))
+PY
+    cp "$RUN_DIR/summary.txt" "$RESULTS/latest.txt"
+    log "summary written to $RESULTS/latest.txt; raw outputs in $RUN_DIR"
+}
+
+# --- main -------------------------------------------------------------------------------------
+
+main() {
+    mkdir -p "$RUN_DIR"
+    : >"$RUNS_TSV"
+    : >"$FACTS"
+    # Other work on the machine (a build, a test run) skews every figure on 2 cores: say if there was.
+    fact load_before "$(cut -d' ' -f1-3 /proc/loadavg)"
+    ensure_tools
+    ensure_port_free 5180
+    ensure_port_free 5181
+    publish
+    start_orchestrator
+    create_fixtures
+    start_empty_endpoint
+
+    sample_rss "$ORCH_PID" "$RUN_DIR/rss-max.kb" &
+    SAMPLER_PID=$!
+
+    webhook_benchmark
+    create_benchmark
+    gather_facts
+    summarize
+}
+
+main "$@"
