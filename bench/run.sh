@@ -16,6 +16,11 @@
 #   CREATE_CONNECTIONS  wrk connections for the create benchmark (default 8)
 #   SIM_LATENCY_MS      latency the simulator adds to its /v2 answers during the create benchmark,
 #                       to look like a remote Tavus (default 0: the simulator answers at once)
+#   DB                  sqlite (default) or postgres: the database the orchestrator uses; postgres
+#                       creates a fresh database on the server at BENCH_POSTGRES
+#                       (default Host=127.0.0.1;Username=postgres;Password=postgres; psql must reach it)
+#   INSTANCES           1 (default) or 2: with 2 (PostgreSQL only) a second instance on the same
+#                       database takes half of the webhook connections (two wrk, 32 connections each)
 #   BENCH_REF           a git revision (e.g. HEAD) to benchmark instead of the working tree: the
 #                       orchestrator is then built from `git archive` of it in a temp dir, so
 #                       uncommitted work in progress neither breaks nor colours the figures
@@ -33,11 +38,15 @@ DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
 CREATE_CONNECTIONS=${CREATE_CONNECTIONS:-8}
 SIM_LATENCY_MS=${SIM_LATENCY_MS:-0}
+DB=${DB:-sqlite}
+INSTANCES=${INSTANCES:-1}
+BENCH_POSTGRES=${BENCH_POSTGRES:-Host=127.0.0.1;Username=postgres;Password=postgres}
 WARMUP_SECONDS=5
 WRK_THREADS=2
 WEBHOOK_CONNECTIONS=64
 
 ORCH_URL=http://127.0.0.1:5180
+ORCH2_URL=http://127.0.0.1:5182
 EMPTY_URL=http://127.0.0.1:5181
 ADMIN_KEY=bench-admin
 SIM_KEY=sim-key
@@ -50,6 +59,7 @@ RUNS_TSV=$RUN_DIR/runs.tsv       # one line per wrk run: phase target round rps 
 FACTS=$RUN_DIR/facts.env          # key=value facts gathered on the way, read by the summary
 
 ORCH_PID=""
+ORCH2_PID=""
 EMPTY_PID=""
 SAMPLER_PID=""
 WEBHOOK_RUN=0                     # counts webhook wrk runs: each gets its own seq range
@@ -81,6 +91,7 @@ cleanup() {
     stop_pid "$SAMPLER_PID"
     stop_pid "$EMPTY_PID"
     stop_pid "$ORCH_PID"
+    stop_pid "$ORCH2_PID"
     rm -rf "$TMP_DIR"
     if [[ $status -ne 0 ]]; then
         log "failed (exit $status); logs in $RUN_DIR"
@@ -153,19 +164,50 @@ wait_for_200() {
 # the console at Information, one line per request), a fresh SQLite file, the built-in simulator
 # (no Tavus key) with no concurrency limit so that the create benchmark is never refused.
 start_orchestrator() {
-    log "starting the orchestrator on $ORCH_URL (database $TMP_DIR/orchestrator.db)"
+    local provider=Sqlite connection="Data Source=$TMP_DIR/orchestrator.db"
+    if [[ $DB == postgres ]]; then
+        PG_DATABASE=tavus_bench_$(date -u +%Y%m%d%H%M%S)
+        pg_sql postgres "CREATE DATABASE $PG_DATABASE;" >/dev/null || die "cannot create database $PG_DATABASE at $BENCH_POSTGRES"
+        provider=Postgres
+        connection="$BENCH_POSTGRES;Database=$PG_DATABASE"
+    fi
+    ORCH_PID=$(start_instance "$ORCH_URL" "$provider" "$connection" orchestrator)
+    wait_for_200 "$ORCH_URL/health/ready" "$ORCH_PID" orchestrator
+    if ((INSTANCES == 2)); then
+        [[ $DB == postgres ]] || die "INSTANCES=2 needs DB=postgres"
+        ORCH2_PID=$(start_instance "$ORCH2_URL" "$provider" "$connection" orchestrator2)
+        wait_for_200 "$ORCH2_URL/health/ready" "$ORCH2_PID" "second orchestrator"
+    fi
+}
+
+# start_instance URL PROVIDER CONNECTION LOGNAME: one orchestrator process; prints its pid.
+# Callbacks name the first instance in their URL; with two instances wrk sends them to both.
+start_instance() {
+    local url=$1 provider=$2 connection=$3 name=$4
+    log "starting an orchestrator on $url ($provider)"
     (
         cd "$OUT/orchestrator"
-        export Urls=$ORCH_URL \
+        export Urls=$url \
             Webhooks__PublicBaseUrl=$ORCH_URL \
-            ConnectionStrings__Orchestrator="Data Source=$TMP_DIR/orchestrator.db" \
+            Database__Provider=$provider \
+            ConnectionStrings__Orchestrator="$connection" \
             Admin__ApiKey=$ADMIN_KEY \
             Tavus__ApiKey= \
             Simulator__MaxConcurrentConversations=1000000
         exec dotnet Tavus.Orchestrator.dll
-    ) >"$RUN_DIR/orchestrator.log" 2>&1 &
-    ORCH_PID=$!
-    wait_for_200 "$ORCH_URL/health/ready" "$ORCH_PID" orchestrator
+    ) >"$RUN_DIR/$name.log" 2>&1 &
+    echo $!
+}
+
+# pg_sql DATABASE SQL: runs SQL on the benchmark's PostgreSQL server, prints the bare result.
+pg_sql() {
+    python3 - "$BENCH_POSTGRES" "$1" "$2" <<'PY'
+import subprocess, sys
+parts = dict(p.split("=", 1) for p in sys.argv[1].split(";") if p)
+env = {"PGPASSWORD": parts.get("Password", ""), "PATH": "/usr/bin:/bin"}
+cmd = ["psql", "-h", parts.get("Host", "127.0.0.1"), "-U", parts.get("Username", "postgres"), "-d", sys.argv[2], "-tAc", sys.argv[3]]
+sys.exit(subprocess.run(cmd, env=env).returncode)
+PY
 }
 
 start_empty_endpoint() {
@@ -261,8 +303,35 @@ run_webhook() {
     local phase=$1 target=$2 round=$3 seconds=$4 url
     [[ $target == empty ]] && url=$EMPTY_URL || url=$ORCH_URL
     WEBHOOK_RUN=$((WEBHOOK_RUN + 1))
+    if [[ $target == ours ]] && ((INSTANCES == 2)); then
+        run_webhook_two "$phase" "$round" "$seconds"
+        return
+    fi
     run_wrk "$phase" "$target" "$round" "$seconds" "$WEBHOOK_CONNECTIONS" "$BENCH_DIR/webhook.lua" "$url" \
         BENCH_TOKEN="$CALLBACK_TOKEN" BENCH_CONV_ID="$CONV_ID" BENCH_SEQ_OFFSET="$((WEBHOOK_RUN * 10000000000))"
+}
+
+# Two instances: two wrk at once, half the connections each, one to each instance; the run's
+# figures are the sum of req/s, the mean of the p50s and the larger p99.
+run_webhook_two() {
+    local phase=$1 round=$2 seconds=$3 half=$((WEBHOOK_CONNECTIONS / 2)) files=() figures
+    log "wrk $phase → ours (two instances, round $round, ${seconds}s, $half + $half connections)"
+    for i in 1 2; do
+        local url=$ORCH_URL file=$RUN_DIR/wrk-$phase-ours-$round-instance$i.txt
+        ((i == 2)) && url=$ORCH2_URL
+        files+=("$file")
+        BENCH_TOKEN="$CALLBACK_TOKEN" BENCH_CONV_ID="$CONV_ID" BENCH_SEQ_OFFSET="$((WEBHOOK_RUN * 10000000000 + i * 5000000000))" \
+            wrk -t1 -c"$half" -d"${seconds}s" --latency -s "$BENCH_DIR/webhook.lua" "$url" >"$file" 2>&1 &
+    done
+    wait
+    figures=$(python3 - "$(parse_wrk "${files[0]}")" "$(parse_wrk "${files[1]}")" <<'PY'
+import sys
+a, b = ([float(x) for x in arg.split()] for arg in sys.argv[1:3])
+print("%.2f %.3f %.3f %d %d %d" % (a[0] + b[0], (a[1] + b[1]) / 2, max(a[2], b[2]), a[3] + b[3], a[4] + b[4], a[5] + b[5]))
+PY
+)
+    printf '%s\t%s\t%s\t%s\t%s\n' "$phase" ours "$round" "$(tr ' ' '\t' <<<"$figures")" "$(basename "${files[0]}")" >>"$RUNS_TSV"
+    log "  → req/s, p50 ms, p99 ms, requests, non-2xx, socket errors: $figures"
 }
 
 run_create() {
@@ -320,11 +389,14 @@ create_benchmark() {
 # Rows stored against what wrk saw answered. Not an equality: wrk does not count the requests
 # still in flight when a run's time is up (at most 64 a run), which the orchestrator may still
 # commit, and created conversations add their replica_joined callbacks.
+db_sql() {
+    if [[ $DB == postgres ]]; then pg_sql "$PG_DATABASE" "$1"; else sqlite3 "$TMP_DIR/orchestrator.db" "$1"; fi
+}
+
 gather_facts() {
-    local db=$TMP_DIR/orchestrator.db
-    fact rows_total "$(sqlite3 "$db" 'SELECT COUNT(*) FROM "ConversationEvents";')"
-    fact rows_utterance "$(sqlite3 "$db" "SELECT COUNT(*) FROM \"ConversationEvents\" WHERE \"EventType\" = 'conversation.utterance';")"
-    fact conversations "$(sqlite3 "$db" 'SELECT COUNT(*) FROM "Conversations";')"
+    fact rows_total "$(db_sql 'SELECT COUNT(*) FROM "ConversationEvents";')"
+    fact rows_utterance "$(db_sql "SELECT COUNT(*) FROM \"ConversationEvents\" WHERE \"EventType\" = 'conversation.utterance';")"
+    fact conversations "$(db_sql 'SELECT COUNT(*) FROM "Conversations";')"
     fact load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
     fact hwm_end_kb "$(proc_kb "$ORCH_PID" VmHWM)"
     fact rss_end_kb "$(proc_kb "$ORCH_PID" VmRSS)"
@@ -350,6 +422,7 @@ summarize() {
     fact rounds "$ROUNDS"
     fact create_connections "$CREATE_CONNECTIONS"
     fact sim_latency_ms "$SIM_LATENCY_MS"
+    fact store "$([[ $DB == postgres ]] && echo "PostgreSQL, $INSTANCES instance(s)" || echo SQLite)"
     if [[ -n ${BENCH_REF:-} ]]; then
         fact git "$(git -C "$REPO" rev-parse --short "$BENCH_REF") ($BENCH_REF)"
     else
@@ -391,7 +464,7 @@ out.append("")
 out.append("POST /webhook  (wrk -t2 -c64, distinct conversation.utterance callbacks, ~0.8 KB bodies)")
 out.append(header)
 out.append(row("EmptyEndpoint (Kestrel baseline)", e))
-out.append(row("orchestrator (token, SQLite commit)", o))
+out.append(row("orchestrator (%s)" % facts["store"], o))
 out.append("ours/empty req/s: %.2f   ours/empty p50: %.2f" % (ratio(med(o, "rps"), med(e, "rps")), ratio(med(o, "p50"), med(e, "p50"))))
 out.append(rounds("empty", e))
 out.append(rounds("ours", o))

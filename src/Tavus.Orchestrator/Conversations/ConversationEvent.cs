@@ -52,6 +52,7 @@ internal sealed class ConversationEventConfiguration : IEntityTypeConfiguration<
         builder.HasIndex(e => new { e.ConversationId, e.DedupeKey }).IsUnique();
         // A conversation ends once, whether the callback or the reconciler saw it first.
         builder.HasIndex(e => e.ConversationId).IsUnique().HasFilter("\"Kind\" = 'Ended'").HasDatabaseName("IX_ConversationEvents_OneEnd");
-        builder.HasIndex(e => new { e.ConversationId, e.OccurredAt });
+        // The timeline is read by ConversationId through the index above and sorted in memory:
+        // one index fewer to maintain on the callback path.
     }
 }

@@ -124,6 +124,9 @@ public sealed class EventWriter : BackgroundService
     private void Commit(DbConnection connection, Statements statements, IReadOnlyList<Pending> batch)
     {
         var outcomes = new RecordOutcome[batch.Count];
+        // Events that only tell us the conversation is alive (utterances, unknown types) update it
+        // once per batch, not once each.
+        var heardFrom = new Dictionary<string, DateTime>();
         using (var transaction = connection.BeginTransaction())
         {
             statements.Enlist(transaction);
@@ -137,8 +140,19 @@ public sealed class EventWriter : BackgroundService
                     continue;
                 }
                 write.Event.Id = id.Value;
-                statements.Apply(write);
                 outcomes[i] = RecordOutcome.Recorded;
+                if (MovesConversation(write))
+                {
+                    statements.Apply(write);
+                }
+                else if (!heardFrom.TryGetValue(write.Event.ConversationId, out var last) || last < write.Event.ReceivedAt)
+                {
+                    heardFrom[write.Event.ConversationId] = write.Event.ReceivedAt;
+                }
+            }
+            foreach (var (conversationId, receivedAt) in heardFrom)
+            {
+                statements.HeardFrom(conversationId, receivedAt);
             }
             transaction.Commit();
         }
@@ -152,6 +166,9 @@ public sealed class EventWriter : BackgroundService
         }
     }
 
+    private static bool MovesConversation(EventWrite write) =>
+        write.Event.Kind is EventKind.ReplicaJoined or EventKind.Ended || write.AdoptTavusId is not null || write.Effect != EventEffect.None;
+
     private sealed record Pending(EventWrite Write)
     {
         public TaskCompletionSource<RecordOutcome> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -162,6 +179,7 @@ public sealed class EventWriter : BackgroundService
     {
         private readonly DbCommand _insert;
         private readonly DbCommand _apply;
+        private readonly DbCommand _heardFrom;
 
         public Statements(DbConnection connection)
         {
@@ -212,6 +230,14 @@ public sealed class EventWriter : BackgroundService
             Add(_apply, "transcript", DbType.String);
             Add(_apply, "recording", DbType.String);
             Add(_apply, "perception", DbType.String);
+
+            _heardFrom = connection.CreateCommand();
+            _heardFrom.CommandText = """
+                UPDATE "Conversations" SET "LastEventAt" = @received
+                WHERE "Id" = @conversation AND ("LastEventAt" IS NULL OR "LastEventAt" < @received);
+                """;
+            Add(_heardFrom, "conversation", DbType.String);
+            Add(_heardFrom, "received", DbType.DateTime);
         }
 
         private static void Add(DbCommand command, string name, DbType type)
@@ -231,6 +257,14 @@ public sealed class EventWriter : BackgroundService
         {
             _insert.Transaction = transaction;
             _apply.Transaction = transaction;
+            _heardFrom.Transaction = transaction;
+        }
+
+        public void HeardFrom(string conversationId, DateTime receivedAt)
+        {
+            _heardFrom.Parameters[0].Value = conversationId;
+            _heardFrom.Parameters[1].Value = receivedAt;
+            _heardFrom.ExecuteNonQuery();
         }
 
         /// <summary>Inserts the event; null when a unique index says it is already there.</summary>
@@ -271,6 +305,7 @@ public sealed class EventWriter : BackgroundService
         {
             _insert.Dispose();
             _apply.Dispose();
+            _heardFrom.Dispose();
         }
     }
 }

@@ -128,6 +128,11 @@ public static class WebhookApi
         {
             return null;
         }
+        catch (BadHttpRequestException)
+        {
+            // The sender went away mid-body: nothing to store, nobody to answer.
+            return [];
+        }
     }
 
     private static ProblemHttpResult BadCallback(string detail) =>

@@ -166,8 +166,6 @@ namespace Tavus.Orchestrator.Data.Migrations
                     b.HasIndex("ConversationId", "DedupeKey")
                         .IsUnique();
 
-                    b.HasIndex("ConversationId", "OccurredAt");
-
                     b.ToTable("ConversationEvents");
                 });
 

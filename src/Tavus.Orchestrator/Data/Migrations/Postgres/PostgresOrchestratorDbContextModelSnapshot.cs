@@ -173,8 +173,6 @@ namespace Tavus.Orchestrator.Data.Migrations.Postgres
                     b.HasIndex("ConversationId", "DedupeKey")
                         .IsUnique();
 
-                    b.HasIndex("ConversationId", "OccurredAt");
-
                     b.ToTable("ConversationEvents");
                 });
 
