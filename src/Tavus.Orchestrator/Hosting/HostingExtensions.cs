@@ -35,8 +35,6 @@ public static class HostingExtensions
 
     public static WebApplication UseHosting(this WebApplication app)
     {
-        app.UseExceptionHandler();
-        app.UseStatusCodePages();
         // RequestPath carries no query string, so callback tokens never reach the log.
         app.UseSerilogRequestLogging(options =>
         {
@@ -57,6 +55,10 @@ public static class HostingExtensions
                 }
             };
         });
+        // After the request log, so that the log line carries the status the client got (a
+        // client that hung up is 499, not an error) rather than the exception on its way out.
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
         app.UseAuthentication();
         app.UseAuthorization();
         return app;
