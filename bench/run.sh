@@ -314,7 +314,7 @@ run_webhook() {
 # Two instances: two wrk at once, half the connections each, one to each instance; the run's
 # figures are the sum of req/s, the mean of the p50s and the larger p99.
 run_webhook_two() {
-    local phase=$1 round=$2 seconds=$3 half=$((WEBHOOK_CONNECTIONS / 2)) files=() figures
+    local phase=$1 round=$2 seconds=$3 half=$((WEBHOOK_CONNECTIONS / 2)) files=() pids=() figures
     log "wrk $phase → ours (two instances, round $round, ${seconds}s, $half + $half connections)"
     for i in 1 2; do
         local url=$ORCH_URL file=$RUN_DIR/wrk-$phase-ours-$round-instance$i.txt
@@ -322,8 +322,9 @@ run_webhook_two() {
         files+=("$file")
         BENCH_TOKEN="$CALLBACK_TOKEN" BENCH_CONV_ID="$CONV_ID" BENCH_SEQ_OFFSET="$((WEBHOOK_RUN * 10000000000 + i * 5000000000))" \
             wrk -t1 -c"$half" -d"${seconds}s" --latency -s "$BENCH_DIR/webhook.lua" "$url" >"$file" 2>&1 &
+        pids+=($!)
     done
-    wait
+    wait "${pids[@]}"
     figures=$(python3 - "$(parse_wrk "${files[0]}")" "$(parse_wrk "${files[1]}")" <<'PY'
 import sys
 a, b = ([float(x) for x in arg.split()] for arg in sys.argv[1:3])
