@@ -74,27 +74,10 @@ public static class OpenApiExtensions
                 };
                 document.Components ??= new OpenApiComponents();
                 document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
-                document.Components.SecuritySchemes[AuthSchemes.Tenant] = new OpenApiSecurityScheme
-                {
-                    Type = SecuritySchemeType.ApiKey,
-                    In = ParameterLocation.Header,
-                    Name = AuthSchemes.TenantHeader,
-                    Description = "A tenant's API key.",
-                };
-                document.Components.SecuritySchemes[AuthSchemes.Admin] = new OpenApiSecurityScheme
-                {
-                    Type = SecuritySchemeType.ApiKey,
-                    In = ParameterLocation.Header,
-                    Name = AuthSchemes.AdminHeader,
-                    Description = "The operator key (Admin:ApiKey).",
-                };
-                document.Components.SecuritySchemes[SimulatorScheme] = new OpenApiSecurityScheme
-                {
-                    Type = SecuritySchemeType.ApiKey,
-                    In = ParameterLocation.Header,
-                    Name = "x-api-key",
-                    Description = "The built-in simulator's key (Simulator:ApiKey, default sim-key), as Tavus wants its own.",
-                };
+                document.Components.SecuritySchemes[AuthSchemes.Tenant] = HeaderKey(AuthSchemes.TenantHeader, "A tenant's API key.");
+                document.Components.SecuritySchemes[AuthSchemes.Admin] = HeaderKey(AuthSchemes.AdminHeader, "The operator key (Admin:ApiKey).");
+                document.Components.SecuritySchemes[SimulatorScheme] = HeaderKey("x-api-key",
+                    "The built-in simulator's key (Simulator:ApiKey, default sim-key), as Tavus wants its own.");
                 return Task.CompletedTask;
             });
             options.AddOperationTransformer((operation, context, _) =>
@@ -122,4 +105,12 @@ public static class OpenApiExtensions
                 return Task.CompletedTask;
             });
         });
+
+    private static OpenApiSecurityScheme HeaderKey(string header, string description) => new()
+    {
+        Type = SecuritySchemeType.ApiKey,
+        In = ParameterLocation.Header,
+        Name = header,
+        Description = description,
+    };
 }

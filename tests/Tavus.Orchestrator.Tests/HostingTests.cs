@@ -1,0 +1,60 @@
+using System.Net;
+using System.Text.Json;
+
+namespace Tavus.Orchestrator.Tests;
+
+public sealed class HostingTests : IAsyncLifetime
+{
+    private readonly OrchestratorFactory _factory = new();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await _factory.DisposeAsync();
+
+    [Fact]
+    public async Task Health_endpoints_report_live_and_ready()
+    {
+        using var client = _factory.CreateClient();
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
+        var ready = await client.GetAsync("/health/ready");
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Equal("Healthy", await ready.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task The_OpenAPI_document_has_every_route_its_answers_examples_and_the_key_schemes()
+    {
+        using var client = _factory.CreateClient();
+        var document = await (await client.GetAsync("/openapi/v1.json")).ReadJsonAsync();
+
+        var paths = document.GetProperty("paths");
+        foreach (var path in new[] { "/conversations", "/conversations/{id}", "/conversations/{id}/end", "/conversations/{id}/events",
+            "/webhook", "/tenant", "/admin/tenants", "/admin/tenants/{id}/policy", "/admin/tenants/{id}/keys",
+            "/tavus-sim/v2/conversations", "/tavus-sim/control/faults" })
+        {
+            Assert.True(paths.TryGetProperty(path, out _), $"{path} is missing");
+        }
+        var create = paths.GetProperty("/conversations").GetProperty("post");
+        Assert.False(string.IsNullOrEmpty(create.Str("summary")));
+        var responses = create.GetProperty("responses").EnumerateObject().Select(r => r.Name).ToList();
+        Assert.Superset(new HashSet<string> { "201", "400", "401", "422", "429", "502", "504" }, responses.ToHashSet());
+        Assert.Equal("pcb7a34da5fe", create.GetProperty("requestBody").GetProperty("content").GetProperty("application/json")
+            .GetProperty("example").Str("persona_id"));
+        Assert.Equal(JsonValueKind.Array, create.GetProperty("security").ValueKind);
+
+        var schemes = document.GetProperty("components").GetProperty("securitySchemes");
+        Assert.Equal("X-Api-Key", schemes.GetProperty("TenantApiKey").Str("name"));
+        Assert.Equal("X-Admin-Key", schemes.GetProperty("AdminApiKey").Str("name"));
+        Assert.Equal("x-api-key", schemes.GetProperty("SimulatorApiKey").Str("name"));
+    }
+
+    [Fact]
+    public async Task Swagger_UI_is_served_over_the_document()
+    {
+        using var client = _factory.CreateClient();
+        var page = await client.GetAsync("/swagger/index.html");
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        var config = await client.GetStringAsync("/swagger/index.js");
+        Assert.Contains("/openapi/v1.json", config, StringComparison.Ordinal);
+    }
+}
