@@ -81,6 +81,17 @@ public sealed class IdempotencyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Keys_older_than_24_hours_are_purged()
+    {
+        await CreateWithKeyAsync(_tenant, "old");
+        Assert.Equal(1, _factory.Scalar("SELECT COUNT(*) FROM \"IdempotencyRecords\""));
+
+        _factory.Time.Advance(TimeSpan.FromHours(24) + TimeSpan.FromSeconds(30));   // a reconciler pass runs
+
+        await Eventually.TrueAsync(() => _factory.Scalar("SELECT COUNT(*) FROM \"IdempotencyRecords\"") == 0, "the old key purged");
+    }
+
+    [Fact]
     public async Task A_create_Tavus_failed_can_be_retried_with_the_same_key()
     {
         await _factory.SetFaultsAsync(createErrorRate: 1);

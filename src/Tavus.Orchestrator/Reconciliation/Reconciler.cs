@@ -50,6 +50,8 @@ public sealed class Reconciler(
         await using (var scope = scopes.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
+            // Idempotency keys past their 24 h go with the same pass: nothing else needs a timer.
+            await Idempotency.PurgeAsync(db, now, cancellationToken);
             due = await db.Conversations.AsNoTracking()
                 .Where(c => (c.Status == ConversationStatus.Created || c.Status == ConversationStatus.Active) && c.TavusId != null)
                 .Where(c => c.DeadlineAt < overdue || (c.LastEventAt ?? c.CreatedAt) < silentSince)
