@@ -66,6 +66,9 @@ public sealed class OrchestratorFactory : WebApplicationFactory<Program>
     /// <summary>While set, Tavus creates the conversation but its answer never reaches the orchestrator.</summary>
     public bool LoseCreateAnswers { get; set; }
 
+    /// <summary>More test services, set before the host starts.</summary>
+    public Action<IServiceCollection>? ConfigureServices { get; set; }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
@@ -80,6 +83,7 @@ public sealed class OrchestratorFactory : WebApplicationFactory<Program>
                 new LostCreateAnswers(this, new CountingHandler(TavusCalls,
                     new SocketLikeCancellation(_tavus is null ? Server.CreateHandler() : _tavus.Server.CreateHandler()))));
             services.AddHttpClient(SimulatorDefaults.CallbackHttpClientName).ConfigurePrimaryHttpMessageHandler(() => Server.CreateHandler());
+            ConfigureServices?.Invoke(services);
         });
     }
 

@@ -62,7 +62,6 @@ public sealed class Conversation
 
 internal sealed class ConversationConfiguration : IEntityTypeConfiguration<Conversation>
 {
-    private static readonly JsonSerializerOptions Json = CreateJsonOptions();
 
     public void Configure(EntityTypeBuilder<Conversation> builder)
     {
@@ -74,8 +73,8 @@ internal sealed class ConversationConfiguration : IEntityTypeConfiguration<Conve
         builder.Property(c => c.CallbackTokenHash).HasMaxLength(64);
         builder.Property(c => c.EndReason).HasMaxLength(64);
         builder.Property(c => c.Adjustments).HasConversion(
-            value => JsonSerializer.Serialize(value, Json),
-            json => JsonSerializer.Deserialize<List<Adjustment>>(json, Json) ?? new List<Adjustment>(),
+            value => JsonSerializer.Serialize(value, HostingExtensions.Json),
+            json => JsonSerializer.Deserialize<List<Adjustment>>(json, HostingExtensions.Json) ?? new List<Adjustment>(),
             new ValueComparer<List<Adjustment>>((a, b) => a!.SequenceEqual(b!), v => v.Count, v => v.ToList()));
         builder.HasOne<Tenant>().WithMany().HasForeignKey(c => c.TenantId);
         builder.HasIndex(c => c.TavusId).IsUnique();
@@ -88,10 +87,4 @@ internal sealed class ConversationConfiguration : IEntityTypeConfiguration<Conve
         builder.Ignore(c => c.PublicId);
     }
 
-    private static JsonSerializerOptions CreateJsonOptions()
-    {
-        var options = new JsonSerializerOptions();
-        HostingExtensions.ConfigureJson(options);
-        return options;
-    }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using Tavus.Orchestrator.Tenants;
 
@@ -47,26 +48,24 @@ public sealed record ConversationDetailsResponse : ConversationResponse
     public JsonElement? Recording { get; init; }
     public JsonElement? PerceptionAnalysis { get; init; }
 
-    public static ConversationDetailsResponse From(Conversation c, IEnumerable<ConversationEvent> events) => new()
+    /// <summary>Copies the summary's fields; the details add to them.</summary>
+    [SetsRequiredMembers]
+    private ConversationDetailsResponse(ConversationResponse summary)
+        : base(summary)
     {
-        ConversationId = c.PublicId,
-        TenantId = c.TenantId,
-        ConversationName = c.ConversationName,
-        ConversationUrl = c.ConversationUrl,
-        Status = c.Status,
-        Properties = new ConversationProperties(c.MaxCallDuration, c.ParticipantLeftTimeout, c.ParticipantAbsentTimeout),
-        Adjustments = c.Adjustments,
-        CreatedAt = c.CreatedAt,
-        DeadlineAt = c.DeadlineAt,
-        EndedAt = c.EndedAt,
-        EndReason = c.EndReason,
-        ShutdownReason = c.ShutdownReason,
-        FailureDetail = c.FailureDetail,
-        Events = events.Select(EventResponse.From).ToList(),
-        Transcript = Raw(c.Transcript),
-        Recording = Raw(c.Recording),
-        PerceptionAnalysis = Raw(c.PerceptionAnalysis),
-    };
+        Events = [];
+    }
+
+    public static ConversationDetailsResponse From(Conversation c, IEnumerable<ConversationEvent> events) =>
+        new(ConversationResponse.From(c))
+        {
+            ShutdownReason = c.ShutdownReason,
+            FailureDetail = c.FailureDetail,
+            Events = events.Select(EventResponse.From).ToList(),
+            Transcript = Raw(c.Transcript),
+            Recording = Raw(c.Recording),
+            PerceptionAnalysis = Raw(c.PerceptionAnalysis),
+        };
 
     private static JsonElement? Raw(string? json) => json is null ? null : JsonSerializer.Deserialize<JsonElement>(json);
 }

@@ -22,12 +22,10 @@ public static class ConversationsApi
     public static WebApplicationBuilder AddConversations(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<ConversationEvents>();
-        builder.Services.AddOptions<EventWriterOptions>().BindConfiguration(EventWriterOptions.Section)
+        builder.Services.AddOptions<EventOptions>().BindConfiguration(EventOptions.Section)
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<EventWriter>();
         builder.Services.AddHostedService(services => services.GetRequiredService<EventWriter>());
-        builder.Services.AddOptions<EventStreamOptions>().BindConfiguration(EventStreamOptions.Section)
-            .ValidateDataAnnotations().ValidateOnStart();
         return builder;
     }
 
@@ -340,7 +338,7 @@ public static class ConversationsApi
     }
 
     private static async Task<Results<Ok<List<EventResponse>>, ServerSentEventsResult<EventResponse>, ProblemHttpResult>> Events(
-        string id, HttpContext context, OrchestratorDbContext db, ConversationEvents live, TimeProvider time, IOptions<EventStreamOptions> streamOptions)
+        string id, HttpContext context, OrchestratorDbContext db, ConversationEvents live, TimeProvider time, IOptions<EventOptions> streamOptions)
     {
         var conversation = await FindAsync(db.Conversations.AsNoTracking(), context, id);
         if (conversation is null)

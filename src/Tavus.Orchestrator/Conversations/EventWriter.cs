@@ -1,4 +1,3 @@
-using System.ComponentModel.DataAnnotations;
 using System.Data;
 using System.Data.Common;
 using System.Globalization;
@@ -9,19 +8,6 @@ using NpgsqlTypes;
 using Tavus.Orchestrator.Data;
 
 namespace Tavus.Orchestrator.Conversations;
-
-public sealed class EventWriterOptions
-{
-    public const string Section = "Events";
-
-    /// <summary>Events waiting for the writer; past this a callback is answered 503 with Retry-After.</summary>
-    [Range(1, 1_000_000)]
-    public int QueueCapacity { get; set; } = 10_000;
-
-    /// <summary>At most this many events are committed in one transaction.</summary>
-    [Range(1, 10_000)]
-    public int MaxBatchSize { get; set; } = 512;
-}
 
 /// <summary>An event to store, with what it changes on its conversation.</summary>
 /// <param name="Event">The event, with our conversation key.</param>
@@ -39,12 +25,12 @@ public sealed record EventWrite(ConversationEvent Event, EventEffect Effect, str
 public sealed class EventWriter : BackgroundService
 {
     private readonly Channel<Pending> _queue;
-    private readonly EventWriterOptions _options;
+    private readonly EventOptions _options;
     private readonly IConfiguration _configuration;
     private readonly ConversationEvents _live;
     private readonly ILogger<EventWriter> _logger;
 
-    public EventWriter(IOptions<EventWriterOptions> options, IConfiguration configuration, ConversationEvents live, ILogger<EventWriter> logger)
+    public EventWriter(IOptions<EventOptions> options, IConfiguration configuration, ConversationEvents live, ILogger<EventWriter> logger)
     {
         _options = options.Value;
         _configuration = configuration;

@@ -1,26 +1,9 @@
-using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using Tavus.Orchestrator.Data;
 
 namespace Tavus.Orchestrator.Conversations;
-
-public sealed class EventStreamOptions
-{
-    public const string Section = "Events";
-
-    /// <summary>How long a stream stays open after the end, waiting for the transcript.</summary>
-    [Range(0, 3600)]
-    public int TranscriptWaitSeconds { get; set; } = 60;
-
-    /// <summary>
-    /// How often a quiet stream re-reads the timeline, for events another instance recorded
-    /// (with several instances on one database); the bound on their delay.
-    /// </summary>
-    [Range(50, 60_000)]
-    public int PollMilliseconds { get; set; } = 1000;
-}
 
 /// <summary>The Server-Sent Events stream of one conversation's timeline.</summary>
 public static class LiveTimeline
@@ -35,7 +18,7 @@ public static class LiveTimeline
         OrchestratorDbContext db,
         ConversationEvents live,
         TimeProvider time,
-        EventStreamOptions options,
+        EventOptions options,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var subscription = live.Subscribe(conversationKey);

@@ -13,16 +13,29 @@ public static class HostingExtensions
     /// <summary>The JSON shape of every body this service reads or writes: snake_case, enums as snake_case strings.</summary>
     public static void ConfigureJson(JsonSerializerOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
         options.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
         options.DictionaryKeyPolicy = null;
         options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
+    }
+
+    /// <summary>Those options, for JSON this service stores or sends outside an HTTP answer.</summary>
+    public static JsonSerializerOptions Json { get; } = CreateJson();
+
+    private static JsonSerializerOptions CreateJson()
+    {
+        var options = new JsonSerializerOptions();
+        ConfigureJson(options);
+        options.MakeReadOnly(populateMissingResolver: true);
+        return options;
     }
 
     public static WebApplicationBuilder AddHosting(this WebApplicationBuilder builder)
     {
         builder.Services.AddSerilog((services, logger) => logger
             .ReadFrom.Configuration(builder.Configuration)
-            .ReadFrom.Services(services));
+            .ReadFrom.Services(services)
+            .Enrich.With<SecretRedaction>());
 
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.ConfigureHttpJsonOptions(options => ConfigureJson(options.SerializerOptions));

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Tavus.Orchestrator.Conversations;
@@ -154,11 +153,12 @@ public sealed class Reconciler(
 
     private Task<RecordOutcome> RecordEndAsync(Conversation conversation, string shutdownReason, DateTime? endedAt, DateTime now, CancellationToken cancellationToken)
     {
-        var properties = new JsonObject { ["shutdown_reason"] = shutdownReason }.ToJsonString();
-        var element = JsonSerializer.Deserialize<JsonElement>(properties);
+        // Shaped like Tavus' shutdown callback, so that the same rule turns it into the end.
+        var properties = JsonSerializer.SerializeToElement(new Dictionary<string, string> { ["shutdown_reason"] = shutdownReason });
+        var raw = properties.GetRawText();
         return writer.WriteAsync(new EventWrite(
-            NewEvent(conversation, EventKind.Ended, "system.shutdown", endedAt ?? now, now, properties),
-            Lifecycle.EffectOf(EventKind.Ended, element, properties)), cancellationToken);
+            NewEvent(conversation, EventKind.Ended, "system.shutdown", endedAt ?? now, now, raw),
+            Lifecycle.EffectOf(EventKind.Ended, properties, raw)), cancellationToken);
     }
 
     private static ConversationEvent NewEvent(Conversation conversation, EventKind kind, string eventType, DateTime occurredAt, DateTime receivedAt, string properties) => new()

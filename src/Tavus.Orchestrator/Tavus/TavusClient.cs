@@ -12,14 +12,13 @@ public sealed class TavusClient(HttpClient http)
     /// <summary>Marks a request the resilience pipeline must not retry: it may have reached Tavus.</summary>
     public static readonly HttpRequestOptionsKey<bool> NoRetry = new("Tavus.NoRetry");
 
-    private static readonly JsonSerializerOptions Json = CreateJsonOptions();
 
     /// <summary>Creates a conversation. Never retried: a second attempt could create a second call.</summary>
     public async Task<TavusConversation> CreateConversationAsync(JsonObject body, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "v2/conversations")
         {
-            Content = JsonContent.Create(body, options: Json),
+            Content = JsonContent.Create(body, options: HostingExtensions.Json),
         };
         request.Options.Set(NoRetry, true);
         return await SendAsync<TavusConversation>(request, cancellationToken)
@@ -89,7 +88,7 @@ public sealed class TavusClient(HttpClient http)
     {
         try
         {
-            return JsonSerializer.Deserialize<T>(text, Json);
+            return JsonSerializer.Deserialize<T>(text, HostingExtensions.Json);
         }
         catch (JsonException ex)
         {
@@ -118,10 +117,4 @@ public sealed class TavusClient(HttpClient http)
         return string.IsNullOrWhiteSpace(body) ? null : body[..Math.Min(body.Length, 500)];
     }
 
-    private static JsonSerializerOptions CreateJsonOptions()
-    {
-        var options = new JsonSerializerOptions();
-        HostingExtensions.ConfigureJson(options);
-        return options;
-    }
 }

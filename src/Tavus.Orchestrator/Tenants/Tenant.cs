@@ -18,7 +18,6 @@ public sealed class Tenant
 
 internal sealed class TenantConfiguration : IEntityTypeConfiguration<Tenant>
 {
-    private static readonly JsonSerializerOptions Json = CreateJsonOptions();
 
     public void Configure(EntityTypeBuilder<Tenant> builder)
     {
@@ -28,14 +27,8 @@ internal sealed class TenantConfiguration : IEntityTypeConfiguration<Tenant>
         builder.Property(t => t.ApiKeyHash).HasMaxLength(64);
         builder.HasIndex(t => t.ApiKeyHash).IsUnique();
         builder.Property(t => t.Policy).HasConversion(
-            policy => JsonSerializer.Serialize(policy, Json),
-            json => JsonSerializer.Deserialize<TenantPolicy>(json, Json)!);
+            policy => JsonSerializer.Serialize(policy, HostingExtensions.Json),
+            json => JsonSerializer.Deserialize<TenantPolicy>(json, HostingExtensions.Json)!);
     }
 
-    private static JsonSerializerOptions CreateJsonOptions()
-    {
-        var options = new JsonSerializerOptions();
-        HostingExtensions.ConfigureJson(options);
-        return options;
-    }
 }

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using Tavus.Orchestrator.Data;
 using Tavus.Orchestrator.Tavus;
 
@@ -30,7 +31,7 @@ public static class TenantSeeding
         var seeds = app.Configuration.GetSection("Tenants").GetChildren()
             .Select(entry => entry.Get<TenantSeed>() ?? new TenantSeed())
             .ToList();
-        var tavus = app.Configuration.GetSection(TavusOptions.Section).Get<TavusOptions>() ?? new TavusOptions();
+        var tavus = app.Services.GetRequiredService<IOptions<TavusOptions>>().Value;
         if (tavus.UseSimulator && seeds.All(s => s.Id != DemoTenantId))
         {
             seeds.Add(new TenantSeed { Id = DemoTenantId, Name = "Demo (simulator)", ApiKey = DemoApiKey });

@@ -53,17 +53,18 @@ public static class WebhookApi
                 detail: $"The body is over Webhooks:MaxBodyBytes ({options.Value.MaxBodyBytes} bytes).");
         }
 
-        ParsedCallback? callback;
-        string? error;
+        // The document reads the body in place and lives as long as this request: no copies.
+        JsonDocument document;
         try
         {
-            using var document = JsonDocument.Parse(body);
-            callback = ParsedCallback.Parse(document.RootElement.Clone(), body, out error);
+            document = JsonDocument.Parse(body.Value);
         }
         catch (JsonException)
         {
             return BadCallback("The body is not JSON.");
         }
+        using var _ = document;
+        var callback = ParsedCallback.Parse(document.RootElement, body.Value.Span, out var error);
         if (callback is null)
         {
             return BadCallback(error!);
@@ -97,7 +98,7 @@ public static class WebhookApi
     }
 
     /// <summary>Reads the whole body, or null as soon as it is over the limit.</summary>
-    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
+    private static async Task<ReadOnlyMemory<byte>?> ReadBodyAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
     {
         if (request.ContentLength > limit)
         {
@@ -115,7 +116,7 @@ public static class WebhookApi
                 var read = await request.Body.ReadAsync(buffer.GetMemory(8 * 1024), cancellationToken);
                 if (read == 0)
                 {
-                    return buffer.WrittenSpan.ToArray();
+                    return buffer.WrittenMemory;
                 }
                 buffer.Advance(read);
                 if (buffer.WrittenCount > limit)
@@ -131,7 +132,7 @@ public static class WebhookApi
         catch (BadHttpRequestException)
         {
             // The sender went away mid-body: nothing to store, nobody to answer.
-            return [];
+            return ReadOnlyMemory<byte>.Empty;
         }
     }
 

@@ -1,0 +1,28 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Tavus.Orchestrator.Conversations;
+
+/// <summary>The <c>Events</c> section: how events are written and streamed.</summary>
+public sealed class EventOptions
+{
+    public const string Section = "Events";
+
+    /// <summary>Events waiting for the writer; past this a callback is answered 503 with Retry-After.</summary>
+    [Range(1, 1_000_000)]
+    public int QueueCapacity { get; set; } = 10_000;
+
+    /// <summary>At most this many events are committed in one transaction.</summary>
+    [Range(1, 10_000)]
+    public int MaxBatchSize { get; set; } = 512;
+
+    /// <summary>How long a stream stays open after the end, waiting for the transcript.</summary>
+    [Range(0, 3600)]
+    public int TranscriptWaitSeconds { get; set; } = 60;
+
+    /// <summary>
+    /// How often a quiet stream re-reads the timeline, for events another instance recorded
+    /// (with several instances on one database); the bound on their delay.
+    /// </summary>
+    [Range(50, 60_000)]
+    public int PollMilliseconds { get; set; } = 1000;
+}

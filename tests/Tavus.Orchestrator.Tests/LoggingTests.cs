@@ -1,0 +1,83 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Serilog.Core;
+using Serilog.Events;
+
+namespace Tavus.Orchestrator.Tests;
+
+/// <summary>
+/// Secrets — the admin key, tenant API keys, callback tokens — never reach the log, at any level,
+/// through any path a request, a callback or the simulator takes.
+/// </summary>
+public sealed class LoggingTests : IAsyncLifetime
+{
+    private readonly LogCapture _logs = new();
+    private readonly OrchestratorFactory _factory = new(settings: new()
+    {
+        ["Serilog:MinimumLevel:Default"] = "Verbose",
+        ["Serilog:MinimumLevel:Override:Microsoft.AspNetCore"] = "Verbose",
+        ["Serilog:MinimumLevel:Override:Microsoft.EntityFrameworkCore"] = "Verbose",
+        ["Serilog:MinimumLevel:Override:System.Net.Http.HttpClient"] = "Verbose",
+        ["Serilog:MinimumLevel:Override:Polly"] = "Verbose",
+    });
+
+    public Task InitializeAsync()
+    {
+        _factory.ConfigureServices = services => services.AddSingleton<ILogEventSink>(_logs);
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync() => await _factory.DisposeAsync();
+
+    [Fact]
+    public async Task No_key_or_token_is_ever_logged()
+    {
+        using var admin = _factory.CreateAdminClient();
+        var created = await (await admin.PostAsJsonAsync("/admin/tenants", new { id = "acme", name = "Acme" })).ReadJsonAsync();
+        var firstKey = created.Str("api_key");
+        var rotated = await (await admin.PostAsync("/admin/tenants/acme/keys", null)).ReadJsonAsync();
+        var apiKey = rotated.Str("api_key");
+        using var tenant = _factory.CreateTenantClient(apiKey);
+        using var staleTenant = _factory.CreateTenantClient(firstKey);
+        using var tavus = _factory.CreateClient();
+
+        var id = (await tenant.CreateConversationAsync()).Str("conversation_id");
+        var token = await _factory.CallbackTokenAsync(id);
+        Assert.Equal(HttpStatusCode.OK, (await tavus.PostFixtureAsync("replica_joined.json", id, token)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await tavus.PostFixtureAsync("replica_joined.json", id, token + "x")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await staleTenant.GetAsync($"/conversations/{id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, (await tenant.PostAsync($"/conversations/{id}/end", null)).StatusCode);
+        await tenant.WaitForStatusAsync(id, "ended");
+
+        var logged = _logs.Text();
+        Assert.Contains(id, logged, StringComparison.Ordinal); // the capture saw this conversation's traffic
+        Assert.Contains("/webhook", logged, StringComparison.Ordinal);
+        foreach (var secret in new[] { OrchestratorFactory.AdminKey, OrchestratorFactory.SimulatorKey, firstKey, apiKey, token })
+        {
+            Assert.DoesNotContain(secret, logged, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>Every event rendered with all its properties and exception, as any sink could write it.</summary>
+    private sealed class LogCapture : ILogEventSink
+    {
+        private readonly ConcurrentQueue<string> _events = new();
+
+        public void Emit(LogEvent logEvent)
+        {
+            using var writer = new StringWriter();
+            logEvent.RenderMessage(writer);
+            foreach (var (name, value) in logEvent.Properties)
+            {
+                writer.Write($" {name}=");
+                value.Render(writer);
+            }
+            writer.Write(logEvent.Exception);
+            _events.Enqueue(writer.ToString());
+        }
+
+        public string Text() => string.Join('\n', _events);
+    }
+}
