@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Tavus.Orchestrator.Conversations;
 using System.Net;
 using System.Text;
 
@@ -124,5 +126,48 @@ public sealed class IngestTests : IAsyncLifetime
         var stored = answers.Count(a => a.StatusCode == HttpStatusCode.OK);
         Assert.Equal(6, busy.Count + stored);
         Assert.Equal(stored, factory.Scalar("SELECT COUNT(*) FROM \"ConversationEvents\""));
+    }
+
+    [Fact]
+    public async Task One_commit_of_repeats_two_ends_and_many_events_stores_each_event_once()
+    {
+        await using var factory = new OrchestratorFactory();
+        var tenant = await factory.CreateTenantAsync("acme");
+        var id = (await tenant.CreateConversationAsync()).Str("conversation_id");
+        var token = await factory.CallbackTokenAsync(id);
+        using var tavus = factory.CreateClient();
+        var writer = factory.Services.GetRequiredService<EventWriter>();
+
+        // With writes held, the callbacks wait for the writer and then go to the database in one
+        // or two transactions: repeats, two ends and distinct events side by side in one batch.
+        await using var blocker = await factory.Database.BlockEventWritesAsync();
+        var copies = Enumerable.Range(0, 10).Select(_ => tavus.PostFixtureAsync("conversation_perception_analysis_seq.json", id, token));
+        var ends = new List<string> { "shutdown_max_call_duration.json", "shutdown_participant_left_timeout.json" }
+            .Select(fixture => tavus.PostFixtureAsync(fixture, id, token));
+        var utterances = Enumerable.Range(1, 40).Select(seq => tavus.PostAsync($"/webhook?token={token}", new StringContent(
+            $$"""{"conversation_id": "{{id}}", "event_type": "conversation.utterance", "seq": {{seq}}, "timestamp": 1752218165.5, "properties": {"role": "user", "content": "line {{seq}}"} }""",
+            Encoding.UTF8, "application/json")));
+        var sends = copies.Concat(ends).Concat(utterances).ToList();
+        await Eventually.TrueAsync(() => writer.Waiting >= sends.Count, "every callback waiting for the held lock");
+        await using (var commit = blocker.CreateCommand())
+        {
+            commit.CommandText = "COMMIT;";
+            await commit.ExecuteNonQueryAsync();
+        }
+        var answers = await Task.WhenAll(sends.Select(async send =>
+        {
+            var response = await send;
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return (await response.ReadJsonAsync()).Str("status");
+        }));
+
+        Assert.Equal(1, answers.Take(10).Count(a => a == "recorded"));
+        Assert.Equal(1, answers.Skip(10).Take(2).Count(a => a == "recorded"));
+        Assert.All(answers.Skip(12), a => Assert.Equal("recorded", a));
+        Assert.Equal(42, factory.Scalar("SELECT COUNT(*) FROM \"ConversationEvents\""));
+        Assert.Equal(40, factory.Scalar("SELECT COUNT(DISTINCT \"Seq\") FROM \"ConversationEvents\" WHERE \"EventType\" = 'conversation.utterance'"));
+        var conversation = await tenant.GetConversationAsync(id);
+        Assert.Equal("ended", conversation.Str("status"));
+        Assert.Equal(42, conversation.GetProperty("events").GetArrayLength());
     }
 }

@@ -43,6 +43,11 @@ public sealed class EventWriter : BackgroundService
         });
     }
 
+    private int _committing;
+
+    /// <summary>Writes accepted and not yet committed: queued, or in the batch being committed.</summary>
+    internal int Waiting => _queue.Reader.Count + Volatile.Read(ref _committing);
+
     /// <summary>Queues a write unless the queue is full; the task completes after the commit.</summary>
     public bool TryWrite(EventWrite write, out Task<RecordOutcome> committed)
     {
@@ -73,6 +78,7 @@ public sealed class EventWriter : BackgroundService
             {
                 batch.Add(next);
             }
+            Volatile.Write(ref _committing, batch.Count);
             try
             {
                 Commit(connection, statements, batch);
@@ -94,6 +100,7 @@ public sealed class EventWriter : BackgroundService
                 }
             }
             batch.Clear();
+            Volatile.Write(ref _committing, 0);
             if (stoppingToken.IsCancellationRequested && !reader.TryPeek(out _))
             {
                 break;
