@@ -69,6 +69,7 @@ public static class ConversationsApi
         HttpContext context,
         OrchestratorDbContext db,
         TavusClient tavus,
+        SqliteWriteGate gate,
         TimeProvider time,
         IOptions<WebhooksOptions> webhooks,
         IOptions<JsonOptions> json,
@@ -131,7 +132,7 @@ public static class ConversationsApi
             }
         }
 
-        var outcome = await CreateAtTavusAsync(context, db, tavus, time, webhooks.Value, logger, tenant, request, resolution);
+        var outcome = await CreateAtTavusAsync(context, db, tavus, gate, time, webhooks.Value, logger, tenant, request, resolution);
         if (idempotencyKey.Length > 0)
         {
             if (outcome.Created is { } created)
@@ -156,6 +157,7 @@ public static class ConversationsApi
         HttpContext context,
         OrchestratorDbContext db,
         TavusClient tavus,
+        SqliteWriteGate gate,
         TimeProvider time,
         WebhooksOptions webhooks,
         ILogger logger,
@@ -184,6 +186,7 @@ public static class ConversationsApi
         // The count and the insert are serialised per tenant, so two creates racing for the last
         // slot cannot both get it: SQLite's write transactions are (BEGIN IMMEDIATE); on PostgreSQL,
         // across instances, a transaction-scoped advisory lock on the tenant does it.
+        using (await gate.EnterAsync(context.RequestAborted))
         await using (var transaction = await db.Database.BeginTransactionAsync(context.RequestAborted))
         {
             if (tenant.Policy.MaxConcurrentConversations is { } cap)
@@ -225,6 +228,7 @@ public static class ConversationsApi
         catch (TavusException ex)
         {
             logger.LogWarning("Tavus refused a create for tenant {TenantId}: {Failure} {Detail}", tenant.Id, ex.Failure, ex.Message);
+            using var failedTurn = await gate.EnterAsync(CancellationToken.None);
             await db.Conversations.Where(c => c.Id == conversation.Id).ExecuteUpdateAsync(s => s
                 .SetProperty(c => c.Status, ConversationStatus.Failed)
                 .SetProperty(c => c.FailureDetail, ex.Message), CancellationToken.None);
@@ -232,13 +236,16 @@ public static class ConversationsApi
         }
 
         context.SetConversationId(created.ConversationId);
-        await db.Conversations.Where(c => c.Id == conversation.Id).ExecuteUpdateAsync(s => s
-            .SetProperty(c => c.TavusId, created.ConversationId)
-            .SetProperty(c => c.ConversationUrl, created.ConversationUrl)
-            .SetProperty(c => c.ConversationName, c => created.ConversationName ?? c.ConversationName)
-            // A callback may already have moved it on; only a still-pending row becomes created.
-            .SetProperty(c => c.Status, c => c.Status == ConversationStatus.Pending ? ConversationStatus.Created : c.Status),
-            CancellationToken.None);
+        using (await gate.EnterAsync(CancellationToken.None))
+        {
+            await db.Conversations.Where(c => c.Id == conversation.Id).ExecuteUpdateAsync(s => s
+                .SetProperty(c => c.TavusId, created.ConversationId)
+                .SetProperty(c => c.ConversationUrl, created.ConversationUrl)
+                .SetProperty(c => c.ConversationName, c => created.ConversationName ?? c.ConversationName)
+                // A callback may already have moved it on; only a still-pending row becomes created.
+                .SetProperty(c => c.Status, c => c.Status == ConversationStatus.Pending ? ConversationStatus.Created : c.Status),
+                CancellationToken.None);
+        }
         var stored = await db.Conversations.AsNoTracking().FirstAsync(c => c.Id == conversation.Id, CancellationToken.None);
         logger.LogInformation("Conversation {ConversationId} created for tenant {TenantId}", created.ConversationId, tenant.Id);
         return new CreateOutcome(ConversationResponse.From(stored), null);

@@ -28,10 +28,13 @@ public sealed class EventWriter : BackgroundService
     private readonly EventOptions _options;
     private readonly IConfiguration _configuration;
     private readonly ConversationEvents _live;
+    private readonly SqliteWriteGate _gate;
     private readonly ILogger<EventWriter> _logger;
 
-    public EventWriter(IOptions<EventOptions> options, IConfiguration configuration, ConversationEvents live, ILogger<EventWriter> logger)
+    public EventWriter(IOptions<EventOptions> options, IConfiguration configuration, ConversationEvents live, SqliteWriteGate gate,
+        ILogger<EventWriter> logger)
     {
+        _gate = gate;
         _options = options.Value;
         _configuration = configuration;
         _live = live;
@@ -74,6 +77,8 @@ public sealed class EventWriter : BackgroundService
         // A stop lets the queued writes finish: the hosts stops Kestrel first, so nothing new comes.
         while (await reader.WaitToReadAsync(CancellationToken.None))
         {
+            // The turn first: what arrives while a create holds the file joins this batch.
+            using var turn = await _gate.EnterAsync(CancellationToken.None);
             while (batch.Count < _options.MaxBatchSize && reader.TryRead(out var next))
             {
                 batch.Add(next);

@@ -14,6 +14,7 @@ public static class DatabaseExtensions
     {
         builder.Services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section)
             .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<SqliteWriteGate>();
         var connectionString = ConnectionString(builder.Configuration);
         if (Provider(builder.Configuration) == DatabaseProvider.Postgres)
         {
