@@ -1,7 +1,7 @@
-using Microsoft.Extensions.DependencyInjection;
-using Tavus.Orchestrator.Conversations;
 using System.Net;
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Tavus.Orchestrator.Conversations;
 
 namespace Tavus.Orchestrator.Tests;
 
