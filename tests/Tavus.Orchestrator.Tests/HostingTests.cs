@@ -41,6 +41,10 @@ public sealed class HostingTests : IAsyncLifetime
         Assert.Equal("pcb7a34da5fe", create.GetProperty("requestBody").GetProperty("content").GetProperty("application/json")
             .GetProperty("example").Str("persona_id"));
         Assert.Equal(JsonValueKind.Array, create.GetProperty("security").ValueKind);
+        var webhook = paths.GetProperty("/webhook").GetProperty("post").GetProperty("responses");
+        Assert.Superset(new HashSet<string> { "200", "400", "401", "413", "503" },
+            webhook.EnumerateObject().Select(r => r.Name).ToHashSet());
+        Assert.Contains("WebhookAck", webhook.GetProperty("200").GetRawText(), StringComparison.Ordinal);
 
         var schemes = document.GetProperty("components").GetProperty("securitySchemes");
         Assert.Equal("X-Api-Key", schemes.GetProperty("TenantApiKey").Str("name"));

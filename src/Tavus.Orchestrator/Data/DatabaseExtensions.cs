@@ -3,6 +3,8 @@ using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Npgsql;
+using SQLitePCL;
+using System.Runtime.CompilerServices;
 
 namespace Tavus.Orchestrator.Data;
 
@@ -58,11 +60,23 @@ public static class DatabaseExtensions
     /// </summary>
     private const string Pragmas = "PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;";
 
+    // The pragmas hold for the life of a native connection, which the pool keeps across opens.
+    private static readonly ConditionalWeakTable<sqlite3, object> Configured = new();
+    private static readonly object Done = new();
+
     public static async Task ApplyPragmasAsync(DbConnection connection, CancellationToken cancellationToken)
     {
+        if (connection is SqliteConnection { Handle: { } handle } && Configured.TryGetValue(handle, out _))
+        {
+            return;
+        }
         await using var command = connection.CreateCommand();
         command.CommandText = Pragmas;
         await command.ExecuteNonQueryAsync(cancellationToken);
+        if (connection is SqliteConnection { Handle: { } opened })
+        {
+            Configured.AddOrUpdate(opened, Done);
+        }
     }
 
     /// <summary>Applies the committed migrations before the app takes requests.</summary>
@@ -102,12 +116,8 @@ public static class DatabaseExtensions
     /// <summary>Every connection EF opens gets the same pragmas as the event writer's.</summary>
     private sealed class SqlitePragmas : DbConnectionInterceptor
     {
-        public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData)
-        {
-            using var command = connection.CreateCommand();
-            command.CommandText = Pragmas;
-            command.ExecuteNonQuery();
-        }
+        public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) =>
+            ApplyPragmasAsync(connection, CancellationToken.None).GetAwaiter().GetResult();
 
         public override Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default) =>
             ApplyPragmasAsync(connection, cancellationToken);

@@ -80,14 +80,15 @@ public static class HostingExtensions
     public static WebApplication MapHosting(this WebApplication app)
     {
         app.MapOpenApi("/openapi/{documentName}.json");
-        app.UseSwaggerUI(options =>
+        // Only requests for the UI go through its middleware; callbacks and API calls skip it.
+        app.UseWhen(context => context.Request.Path.StartsWithSegments("/swagger"), ui => ui.UseSwaggerUI(options =>
         {
             options.SwaggerEndpoint("/openapi/v1.json", "Tavus Orchestrator v1");
             options.RoutePrefix = "swagger";
             options.DocumentTitle = "Tavus Orchestrator";
             options.EnablePersistAuthorization();
             options.EnableTryItOutByDefault();
-        });
+        }));
         app.MapGet("/", () => TypedResults.Redirect("/swagger")).ExcludeFromDescription();
 
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false })

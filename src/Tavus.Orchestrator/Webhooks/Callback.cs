@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Reflection;
+using Microsoft.AspNetCore.Http.Metadata;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Tavus.Orchestrator.Conversations;
@@ -17,6 +19,42 @@ public sealed record TavusCallback(
     JsonElement? Properties);
 
 public sealed record WebhookAck(string Status);
+
+/// <summary>
+/// The 200 of a callback, <see cref="WebhookAck"/> as JSON: its two possible bodies are encoded
+/// once, so the hot path serializes nothing.
+/// </summary>
+public sealed class WebhookAckResult : IResult, IEndpointMetadataProvider
+{
+    public static WebhookAckResult Recorded { get; } = new(new WebhookAck("recorded"));
+    public static WebhookAckResult Duplicate { get; } = new(new WebhookAck("duplicate"));
+
+    private readonly byte[] _body;
+
+    private WebhookAckResult(WebhookAck ack)
+    {
+        Ack = ack;
+        _body = JsonSerializer.SerializeToUtf8Bytes(ack, Hosting.HostingExtensions.Json);
+    }
+
+    public WebhookAck Ack { get; }
+
+    public Task ExecuteAsync(HttpContext httpContext)
+    {
+        ArgumentNullException.ThrowIfNull(httpContext);
+        var response = httpContext.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "application/json; charset=utf-8";
+        response.ContentLength = _body.Length;
+        return response.Body.WriteAsync(_body).AsTask();
+    }
+
+    public static void PopulateMetadata(MethodInfo method, EndpointBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(WebhookAck), ["application/json"]));
+    }
+}
 
 /// <summary>A parsed callback: what the timeline needs, with the raw parts kept.</summary>
 public sealed record ParsedCallback(

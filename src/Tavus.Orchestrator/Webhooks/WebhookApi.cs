@@ -34,10 +34,7 @@ public static class WebhookApi
         return app;
     }
 
-    private static readonly WebhookAck Recorded = new("recorded");
-    private static readonly WebhookAck Duplicate = new("duplicate");
-
-    private static async Task<Results<Ok<WebhookAck>, ProblemHttpResult>> Receive(
+    private static async Task<Results<WebhookAckResult, ProblemHttpResult>> Receive(
         HttpContext context,
         string? token,
         CallbackTargets targets,
@@ -94,7 +91,7 @@ public static class WebhookApi
                 detail: "Too many callbacks are waiting to be stored; nothing was stored. Retry shortly.");
         }
         var outcome = await committed;
-        return TypedResults.Ok(outcome == RecordOutcome.Recorded ? Recorded : Duplicate);
+        return outcome == RecordOutcome.Recorded ? WebhookAckResult.Recorded : WebhookAckResult.Duplicate;
     }
 
     /// <summary>Reads the whole body, or null as soon as it is over the limit.</summary>
