@@ -1,10 +1,10 @@
 using System.Data.Common;
+using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Npgsql;
 using SQLitePCL;
-using System.Runtime.CompilerServices;
 
 namespace Tavus.Orchestrator.Data;
 

@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Reflection;
-using Microsoft.AspNetCore.Http.Metadata;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.Metadata;
 using Tavus.Orchestrator.Conversations;
 
 namespace Tavus.Orchestrator.Webhooks;
