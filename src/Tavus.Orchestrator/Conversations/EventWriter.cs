@@ -67,18 +67,23 @@ public sealed class EventWriter : BackgroundService
         return await pending.Completion.Task;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    // The writer blocks in every commit's fsync: it gets a thread of its own rather than holding
+    // one of the few thread-pool threads that serve requests (two on a two-core machine).
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.Factory.StartNew(() => Run(stoppingToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private void Run(CancellationToken stoppingToken)
     {
-        await using var connection = await DatabaseExtensions.OpenConnectionAsync(_configuration, stoppingToken);
+        using var connection = DatabaseExtensions.OpenConnectionAsync(_configuration, stoppingToken).GetAwaiter().GetResult();
         using var statements = new Statements(connection);
         var batch = new List<Pending>(_options.MaxBatchSize);
         var reader = _queue.Reader;
 
         // A stop lets the queued writes finish: the hosts stops Kestrel first, so nothing new comes.
-        while (await reader.WaitToReadAsync(CancellationToken.None))
+        while (reader.WaitToReadAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult())
         {
             // The turn first: what arrives while a create holds the file joins this batch.
-            using var turn = await _gate.EnterAsync(CancellationToken.None);
+            using var turn = _gate.Enter();
             while (batch.Count < _options.MaxBatchSize && reader.TryRead(out var next))
             {
                 batch.Add(next);

@@ -23,6 +23,17 @@ public sealed class SqliteWriteGate(IConfiguration configuration) : IDisposable
         return new Turn(_turn);
     }
 
+    /// <summary>The same, blocking: for the event writer, which has a thread of its own.</summary>
+    public Turn Enter()
+    {
+        if (!_enabled)
+        {
+            return default;
+        }
+        _turn.Wait();
+        return new Turn(_turn);
+    }
+
     public void Dispose() => _turn.Dispose();
 
     public readonly struct Turn(SemaphoreSlim? turn) : IDisposable
