@@ -133,10 +133,11 @@ public sealed class EventWriter : BackgroundService
         using (var transaction = connection.BeginTransaction())
         {
             statements.Enlist(transaction);
+            var ids = statements.InsertAll(batch);
             for (var i = 0; i < batch.Count; i++)
             {
                 var write = batch[i].Write;
-                var id = statements.Insert(write.Event);
+                var id = ids[i];
                 if (id is null)
                 {
                     outcomes[i] = RecordOutcome.Duplicate;
@@ -180,12 +181,22 @@ public sealed class EventWriter : BackgroundService
     /// <summary>The two statements of the hot path, prepared once for the writer's connection (SQLite or PostgreSQL).</summary>
     private sealed class Statements : IDisposable
     {
+        private const string InsertPostgres = """
+            INSERT INTO "ConversationEvents" ("ConversationId", "Kind", "EventType", "OccurredAt", "ReceivedAt", "Source", "Properties", "Seq", "DedupeKey")
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            ON CONFLICT DO NOTHING
+            RETURNING "Id";
+            """;
+
+        private readonly DbConnection _connection;
+        private DbTransaction? _transaction;
         private readonly DbCommand _insert;
         private readonly DbCommand _apply;
         private readonly DbCommand _heardFrom;
 
         public Statements(DbConnection connection)
         {
+            _connection = connection;
             _insert = connection.CreateCommand();
             _insert.CommandText = """
                 INSERT INTO "ConversationEvents" ("ConversationId", "Kind", "EventType", "OccurredAt", "ReceivedAt", "Source", "Properties", "Seq", "DedupeKey")
@@ -258,6 +269,7 @@ public sealed class EventWriter : BackgroundService
 
         public void Enlist(DbTransaction transaction)
         {
+            _transaction = transaction;
             _insert.Transaction = transaction;
             _apply.Transaction = transaction;
             _heardFrom.Transaction = transaction;
@@ -270,8 +282,50 @@ public sealed class EventWriter : BackgroundService
             _heardFrom.ExecuteNonQuery();
         }
 
+        /// <summary>
+        /// Inserts the batch's events in order; each one's new id, or null when a unique index says
+        /// it is already there (stored before, earlier in this batch, or a second end). SQLite runs
+        /// in this process, so one statement each costs no round trip; PostgreSQL gets them all in
+        /// one round trip.
+        /// </summary>
+        public long?[] InsertAll(IReadOnlyList<Pending> batch)
+        {
+            var ids = new long?[batch.Count];
+            if (_connection is NpgsqlConnection postgres)
+            {
+                using var round = new NpgsqlBatch(postgres, (NpgsqlTransaction?)_transaction);
+                foreach (var pending in batch)
+                {
+                    var e = pending.Write.Event;
+                    var insert = new NpgsqlBatchCommand(InsertPostgres);
+                    insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = e.ConversationId });
+                    insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = e.Kind.ToString() });
+                    insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = e.EventType });
+                    insert.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = e.OccurredAt, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+                    insert.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = e.ReceivedAt, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+                    insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = e.Source.ToString() });
+                    insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = e.Properties });
+                    insert.Parameters.Add(new NpgsqlParameter { Value = (object?)e.Seq ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint });
+                    insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = e.DedupeKey });
+                    round.BatchCommands.Add(insert);
+                }
+                using var reader = round.ExecuteReader();
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    ids[i] = reader.Read() ? reader.GetInt64(0) : null;
+                    reader.NextResult();
+                }
+                return ids;
+            }
+            for (var i = 0; i < batch.Count; i++)
+            {
+                ids[i] = Insert(batch[i].Write.Event);
+            }
+            return ids;
+        }
+
         /// <summary>Inserts the event; null when a unique index says it is already there.</summary>
-        public long? Insert(ConversationEvent e)
+        private long? Insert(ConversationEvent e)
         {
             var p = _insert.Parameters;
             p[0].Value = e.ConversationId;
