@@ -51,8 +51,23 @@ public static class DatabaseExtensions
         return connection;
     }
 
-    public static string ConnectionString(IConfiguration configuration) =>
-        configuration.GetConnectionString(ConnectionStringName) ?? "Data Source=data/orchestrator.db";
+    public static string ConnectionString(IConfiguration configuration)
+    {
+        var configured = configuration.GetConnectionString(ConnectionStringName) ?? "Data Source=data/orchestrator.db";
+        if (Provider(configuration) != DatabaseProvider.Postgres)
+        {
+            return configured;
+        }
+        // The same few statements run thousands of times a second: let Npgsql prepare them on the
+        // server, unless the connection string says otherwise (Max Auto Prepare=0 behind a
+        // transaction-mode PgBouncer, say).
+        var builder = new NpgsqlConnectionStringBuilder(configured);
+        if (!builder.ContainsKey("Max Auto Prepare"))
+        {
+            builder.MaxAutoPrepare = 32;
+        }
+        return builder.ConnectionString;
+    }
 
     /// <summary>
     /// synchronous=FULL: a commit that returned survives power loss, not only a process crash
