@@ -186,18 +186,20 @@ public static class ConversationsApi
         // The count and the insert are serialised per tenant, so two creates racing for the last
         // slot cannot both get it: SQLite's write transactions are (BEGIN IMMEDIATE); on PostgreSQL,
         // across instances, a transaction-scoped advisory lock on the tenant does it.
+        // Once begun, the transaction runs to its end even if the client hangs up: it is short, and a
+        // transaction cut off midway is only noise in the log.
         using (await gate.EnterAsync(context.RequestAborted))
-        await using (var transaction = await db.Database.BeginTransactionAsync(context.RequestAborted))
+        await using (var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None))
         {
             if (tenant.Policy.MaxConcurrentConversations is { } cap)
             {
                 if (db.Database.IsNpgsql())
                 {
-                    await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtext({tenant.Id}))", context.RequestAborted);
+                    await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtext({tenant.Id}))", CancellationToken.None);
                 }
                 var live = await db.Conversations.CountAsync(c => c.TenantId == tenant.Id &&
                     (c.Status == ConversationStatus.Pending || c.Status == ConversationStatus.Created || c.Status == ConversationStatus.Active),
-                    context.RequestAborted);
+                    CancellationToken.None);
                 if (live >= cap)
                 {
                     return new CreateOutcome(null, TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests,
@@ -206,8 +208,8 @@ public static class ConversationsApi
                 }
             }
             db.Conversations.Add(conversation);
-            await db.SaveChangesAsync(context.RequestAborted);
-            await transaction.CommitAsync(context.RequestAborted);
+            await db.SaveChangesAsync(CancellationToken.None);
+            await transaction.CommitAsync(CancellationToken.None);
         }
 
         var body = request.Body;
