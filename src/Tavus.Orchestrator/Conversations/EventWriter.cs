@@ -30,6 +30,7 @@ public sealed class EventWriter : BackgroundService
     private readonly ConversationEvents _live;
     private readonly SqliteWriteGate _gate;
     private readonly ILogger<EventWriter> _logger;
+    private int _committing;
 
     public EventWriter(IOptions<EventOptions> options, IConfiguration configuration, ConversationEvents live, SqliteWriteGate gate,
         ILogger<EventWriter> logger)
@@ -45,8 +46,6 @@ public sealed class EventWriter : BackgroundService
             FullMode = BoundedChannelFullMode.Wait,
         });
     }
-
-    private int _committing;
 
     /// <summary>Writes accepted and not yet committed: queued, or in the batch being committed.</summary>
     internal int Waiting => _queue.Reader.Count + Volatile.Read(ref _committing);
@@ -178,16 +177,12 @@ public sealed class EventWriter : BackgroundService
         public TaskCompletionSource<RecordOutcome> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    /// <summary>The two statements of the hot path, prepared once for the writer's connection (SQLite or PostgreSQL).</summary>
+    /// <summary>
+    /// The statements of the hot path — insert an event, apply its effect, note that a conversation
+    /// was heard from — made once for the writer's connection (SQLite or PostgreSQL).
+    /// </summary>
     private sealed class Statements : IDisposable
     {
-        private const string InsertPostgres = """
-            INSERT INTO "ConversationEvents" ("ConversationId", "Kind", "EventType", "OccurredAt", "ReceivedAt", "Source", "Properties", "Seq", "DedupeKey")
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-            ON CONFLICT DO NOTHING
-            RETURNING "Id";
-            """;
-
         private readonly DbConnection _connection;
         private DbTransaction? _transaction;
         private readonly DbCommand _insert;
@@ -297,16 +292,16 @@ public sealed class EventWriter : BackgroundService
                 foreach (var pending in batch)
                 {
                     var e = pending.Write.Event;
-                    var insert = new NpgsqlBatchCommand(InsertPostgres);
-                    insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = e.ConversationId });
-                    insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = e.Kind.ToString() });
-                    insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = e.EventType });
-                    insert.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = e.OccurredAt, NpgsqlDbType = NpgsqlDbType.TimestampTz });
-                    insert.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = e.ReceivedAt, NpgsqlDbType = NpgsqlDbType.TimestampTz });
-                    insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = e.Source.ToString() });
-                    insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = e.Properties });
-                    insert.Parameters.Add(new NpgsqlParameter { Value = (object?)e.Seq ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint });
-                    insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = e.DedupeKey });
+                    var insert = new NpgsqlBatchCommand(_insert.CommandText);
+                    insert.Parameters.Add(new NpgsqlParameter<string>("conversation", e.ConversationId));
+                    insert.Parameters.Add(new NpgsqlParameter<string>("kind", e.Kind.ToString()));
+                    insert.Parameters.Add(new NpgsqlParameter<string>("type", e.EventType));
+                    insert.Parameters.Add(new NpgsqlParameter<DateTime>("occurred", NpgsqlDbType.TimestampTz) { TypedValue = e.OccurredAt });
+                    insert.Parameters.Add(new NpgsqlParameter<DateTime>("received", NpgsqlDbType.TimestampTz) { TypedValue = e.ReceivedAt });
+                    insert.Parameters.Add(new NpgsqlParameter<string>("source", e.Source.ToString()));
+                    insert.Parameters.Add(new NpgsqlParameter<string>("properties", e.Properties));
+                    insert.Parameters.Add(new NpgsqlParameter("seq", NpgsqlDbType.Bigint) { Value = (object?)e.Seq ?? DBNull.Value });
+                    insert.Parameters.Add(new NpgsqlParameter<string>("dedupe", e.DedupeKey));
                     round.BatchCommands.Add(insert);
                 }
                 using var reader = round.ExecuteReader();

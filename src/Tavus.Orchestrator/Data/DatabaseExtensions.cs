@@ -1,10 +1,8 @@
 using System.Data.Common;
-using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Npgsql;
-using SQLitePCL;
 
 namespace Tavus.Orchestrator.Data;
 
@@ -75,23 +73,11 @@ public static class DatabaseExtensions
     /// </summary>
     private const string Pragmas = "PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;";
 
-    // The pragmas hold for the life of a native connection, which the pool keeps across opens.
-    private static readonly ConditionalWeakTable<sqlite3, object> Configured = new();
-    private static readonly object Done = new();
-
     public static async Task ApplyPragmasAsync(DbConnection connection, CancellationToken cancellationToken)
     {
-        if (connection is SqliteConnection { Handle: { } handle } && Configured.TryGetValue(handle, out _))
-        {
-            return;
-        }
         await using var command = connection.CreateCommand();
         command.CommandText = Pragmas;
         await command.ExecuteNonQueryAsync(cancellationToken);
-        if (connection is SqliteConnection { Handle: { } opened })
-        {
-            Configured.AddOrUpdate(opened, Done);
-        }
     }
 
     /// <summary>Applies the committed migrations before the app takes requests.</summary>

@@ -35,7 +35,7 @@ public static class HostingExtensions
         builder.Services.AddSerilog((services, logger) => logger
             .ReadFrom.Configuration(builder.Configuration)
             .ReadFrom.Services(services)
-            .Enrich.With<SecretRedaction>());
+            .Enrich.With<SecretRedaction>(), preserveStaticLogger: true);
 
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.ConfigureHttpJsonOptions(options => ConfigureJson(options.SerializerOptions));
@@ -58,6 +58,9 @@ public static class HostingExtensions
         // RequestPath carries no query string, so callback tokens never reach the log.
         app.UseSerilogRequestLogging(options =>
         {
+            // This host's logger, not Serilog's static one, which another host in the process
+            // (a test, say) may have replaced.
+            options.Logger = app.Services.GetRequiredService<Serilog.ILogger>();
             options.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0} ms";
             options.EnrichDiagnosticContext = (diagnostics, context) =>
             {

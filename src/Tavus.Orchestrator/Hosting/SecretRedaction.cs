@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using Serilog.Core;
 using Serilog.Events;
 
@@ -11,22 +12,23 @@ namespace Tavus.Orchestrator.Hosting;
 /// </summary>
 public sealed class SecretRedaction : ILogEventEnricher
 {
-    private static readonly string[] SecretHeaders = ["x-api-key", "X-Admin-Key", "Authorization", "Cookie", "Set-Cookie"];
+    private static readonly FrozenSet<string> SecretHeaders =
+        new[] { "x-api-key", "x-admin-key", "authorization", "cookie", "set-cookie" }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
     private static readonly ScalarValue Masked = new("*");
 
     public void Enrich(LogEvent logEvent, ILogEventPropertyFactory propertyFactory)
     {
-        if (logEvent.Properties.TryGetValue("QueryString", out var query)
-            && query is ScalarValue { Value: string { Length: > 0 } })
+        List<string>? secrets = null;
+        foreach (var (name, value) in logEvent.Properties)
         {
-            logEvent.AddOrUpdateProperty(new LogEventProperty("QueryString", new ScalarValue("?*")));
-        }
-        foreach (var header in SecretHeaders)
-        {
-            if (logEvent.Properties.ContainsKey(header))
+            if (SecretHeaders.Contains(name) || (name == "QueryString" && value is ScalarValue { Value: string { Length: > 0 } }))
             {
-                logEvent.AddOrUpdateProperty(new LogEventProperty(header, Masked));
+                (secrets ??= []).Add(name);
             }
+        }
+        foreach (var name in secrets ?? [])
+        {
+            logEvent.AddOrUpdateProperty(new LogEventProperty(name, name == "QueryString" ? new ScalarValue("?*") : Masked));
         }
     }
 }
