@@ -1,5 +1,11 @@
 using System.Net;
 using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Serilog.Core;
+using Serilog.Events;
 
 namespace Tavus.Orchestrator.Tests;
 
@@ -60,5 +66,39 @@ public sealed class HostingTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
         var config = await client.GetStringAsync("/swagger/index.js");
         Assert.Contains("/openapi/v1.json", config, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_body_that_breaks_off_is_answered_as_the_clients_error_and_not_logged_as_a_server_error()
+    {
+        var logs = new LogCapture();
+        await using var factory = new OrchestratorFactory();
+        factory.ConfigureServices = services => services
+            .AddSingleton<ILogEventSink>(logs)
+            .AddSingleton<IStartupFilter, BrokenBodyRoute>();
+        using var client = factory.CreateClient();
+
+        var response = await client.PostAsync(BrokenBodyRoute.Path, new StringContent("{\"persona_id\""));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.DoesNotContain(logs.Events, e => e.Level >= LogEventLevel.Error);
+    }
+
+    /// <summary>
+    /// A route that fails the way Kestrel fails a read when the client sends less than its
+    /// Content-Length or hangs up mid-body; the test server cannot break a body off itself.
+    /// </summary>
+    private sealed class BrokenBodyRoute : IStartupFilter
+    {
+        public const string Path = "/test/broken-body";
+
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            next(app);
+            app.Use((HttpContext context, RequestDelegate rest) => context.Request.Path == Path
+                ? throw new BadHttpRequestException("Unexpected end of request content.", StatusCodes.Status400BadRequest)
+                : rest(context));
+        };
     }
 }

@@ -1,9 +1,7 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Serilog.Core;
-using Serilog.Events;
 
 namespace Tavus.Orchestrator.Tests;
 
@@ -58,26 +56,5 @@ public sealed class LoggingTests : IAsyncLifetime
         {
             Assert.DoesNotContain(secret, logged, StringComparison.Ordinal);
         }
-    }
-
-    /// <summary>Every event rendered with all its properties and exception, as any sink could write it.</summary>
-    private sealed class LogCapture : ILogEventSink
-    {
-        private readonly ConcurrentQueue<string> _events = new();
-
-        public void Emit(LogEvent logEvent)
-        {
-            using var writer = new StringWriter();
-            logEvent.RenderMessage(writer);
-            foreach (var (name, value) in logEvent.Properties)
-            {
-                writer.Write($" {name}=");
-                value.Render(writer);
-            }
-            writer.Write(logEvent.Exception);
-            _events.Enqueue(writer.ToString());
-        }
-
-        public string Text() => string.Join('\n', _events);
     }
 }

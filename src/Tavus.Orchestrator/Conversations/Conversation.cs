@@ -62,7 +62,6 @@ public sealed class Conversation
 
 internal sealed class ConversationConfiguration : IEntityTypeConfiguration<Conversation>
 {
-
     public void Configure(EntityTypeBuilder<Conversation> builder)
     {
         builder.HasKey(c => c.Id);
@@ -86,5 +85,4 @@ internal sealed class ConversationConfiguration : IEntityTypeConfiguration<Conve
         builder.HasIndex(c => new { c.Status, c.DeadlineAt });
         builder.Ignore(c => c.PublicId);
     }
-
 }

@@ -117,8 +117,12 @@ public static class DatabaseExtensions
     /// <summary>Every connection EF opens gets the same pragmas as the event writer's.</summary>
     private sealed class SqlitePragmas : DbConnectionInterceptor
     {
-        public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) =>
-            ApplyPragmasAsync(connection, CancellationToken.None).GetAwaiter().GetResult();
+        public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData)
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = Pragmas;
+            command.ExecuteNonQuery();
+        }
 
         public override Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default) =>
             ApplyPragmasAsync(connection, cancellationToken);

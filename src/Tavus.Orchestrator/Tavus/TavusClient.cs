@@ -12,7 +12,6 @@ public sealed class TavusClient(HttpClient http)
     /// <summary>Marks a request the resilience pipeline must not retry: it may have reached Tavus.</summary>
     public static readonly HttpRequestOptionsKey<bool> NoRetry = new("Tavus.NoRetry");
 
-
     /// <summary>Creates a conversation. Never retried: a second attempt could create a second call.</summary>
     public async Task<TavusConversation> CreateConversationAsync(JsonObject body, CancellationToken cancellationToken)
     {
@@ -116,5 +115,4 @@ public sealed class TavusClient(HttpClient http)
         }
         return string.IsNullOrWhiteSpace(body) ? null : body[..Math.Min(body.Length, 500)];
     }
-
 }

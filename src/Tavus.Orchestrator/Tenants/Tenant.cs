@@ -18,7 +18,6 @@ public sealed class Tenant
 
 internal sealed class TenantConfiguration : IEntityTypeConfiguration<Tenant>
 {
-
     public void Configure(EntityTypeBuilder<Tenant> builder)
     {
         builder.HasKey(t => t.Id);
@@ -30,5 +29,4 @@ internal sealed class TenantConfiguration : IEntityTypeConfiguration<Tenant>
             policy => JsonSerializer.Serialize(policy, HostingExtensions.Json),
             json => JsonSerializer.Deserialize<TenantPolicy>(json, HostingExtensions.Json)!);
     }
-
 }

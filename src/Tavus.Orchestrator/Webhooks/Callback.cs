@@ -31,13 +31,7 @@ public sealed class WebhookAckResult : IResult, IEndpointMetadataProvider
 
     private readonly byte[] _body;
 
-    private WebhookAckResult(WebhookAck ack)
-    {
-        Ack = ack;
-        _body = JsonSerializer.SerializeToUtf8Bytes(ack, Hosting.HostingExtensions.Json);
-    }
-
-    public WebhookAck Ack { get; }
+    private WebhookAckResult(WebhookAck ack) => _body = JsonSerializer.SerializeToUtf8Bytes(ack, Hosting.HostingExtensions.Json);
 
     public Task ExecuteAsync(HttpContext httpContext)
     {
