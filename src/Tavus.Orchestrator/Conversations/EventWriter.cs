@@ -2,9 +2,11 @@ using System.Data;
 using System.Data.Common;
 using System.Globalization;
 using System.Threading.Channels;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
+using SQLitePCL;
 using Tavus.Orchestrator.Data;
 
 namespace Tavus.Orchestrator.Conversations;
@@ -186,6 +188,7 @@ public sealed class EventWriter : BackgroundService
         private readonly DbConnection _connection;
         private DbTransaction? _transaction;
         private readonly DbCommand _insert;
+        private readonly SqliteInsert? _sqliteInsert;
         private readonly DbCommand _apply;
         private readonly DbCommand _heardFrom;
 
@@ -208,6 +211,10 @@ public sealed class EventWriter : BackgroundService
             Add(_insert, "properties", DbType.String);
             Add(_insert, "seq", DbType.Int64);
             Add(_insert, "dedupe", DbType.String);
+            if (connection is SqliteConnection sqlite)
+            {
+                _sqliteInsert = new SqliteInsert(sqlite, _insert.CommandText);
+            }
 
             // The lifecycle in one statement: ended is final; replica_joined moves created to active;
             // a conversation adopted from a lost create answer gets its Tavus id.
@@ -314,7 +321,7 @@ public sealed class EventWriter : BackgroundService
             }
             for (var i = 0; i < batch.Count; i++)
             {
-                ids[i] = Insert(batch[i].Write.Event);
+                ids[i] = _sqliteInsert is not null ? _sqliteInsert.Insert(batch[i].Write.Event) : Insert(batch[i].Write.Event);
             }
             return ids;
         }
@@ -355,11 +362,106 @@ public sealed class EventWriter : BackgroundService
 
         public void Dispose()
         {
+            _sqliteInsert?.Dispose();
             _insert.Dispose();
             _apply.Dispose();
             _heardFrom.Dispose();
         }
     }
+}
+
+/// <summary>
+/// The event insert on SQLite, prepared once and bound by position through SQLite's own API.
+/// Microsoft.Data.Sqlite looks each parameter up by name on every execution (three prefixes,
+/// a linear scan each) and converts every string to UTF-8 in managed code; on the writer, which
+/// runs this thousands of times a second, that was about a third of its time. Values are stored
+/// exactly as Microsoft.Data.Sqlite and EF Core store them (DateTime as ISO text), so EF reads them.
+/// </summary>
+internal sealed class SqliteInsert : IDisposable
+{
+    // Microsoft.Data.Sqlite's (and EF Core's) text form of a DateTime.
+    private const string DateTimeFormat = @"yyyy\-MM\-dd HH\:mm\:ss.FFFFFFF";
+
+    private readonly SqliteConnection _connection;
+    private readonly sqlite3_stmt _statement;
+    private readonly int _conversation, _kind, _type, _occurred, _received, _source, _properties, _seq, _dedupe;
+
+    public SqliteInsert(SqliteConnection connection, string sql)
+    {
+        _connection = connection;
+        var db = connection.Handle ?? throw new InvalidOperationException("The connection is not open.");
+        SqliteException.ThrowExceptionForRC(raw.sqlite3_prepare_v3(db, sql, raw.SQLITE_PREPARE_PERSISTENT, out _statement), db);
+        _conversation = IndexOf("@conversation");
+        _kind = IndexOf("@kind");
+        _type = IndexOf("@type");
+        _occurred = IndexOf("@occurred");
+        _received = IndexOf("@received");
+        _source = IndexOf("@source");
+        _properties = IndexOf("@properties");
+        _seq = IndexOf("@seq");
+        _dedupe = IndexOf("@dedupe");
+    }
+
+    private int IndexOf(string name)
+    {
+        var index = raw.sqlite3_bind_parameter_index(_statement, name);
+        return index > 0 ? index : throw new InvalidOperationException($"The insert has no parameter {name}.");
+    }
+
+    /// <summary>Inserts the event; its new id, or null when a unique index says it is already there.</summary>
+    public long? Insert(ConversationEvent e)
+    {
+        var db = _connection.Handle;
+        try
+        {
+            Check(raw.sqlite3_bind_text16(_statement, _conversation, e.ConversationId));
+            Check(raw.sqlite3_bind_text16(_statement, _kind, e.Kind.ToString()));
+            Check(raw.sqlite3_bind_text16(_statement, _type, e.EventType));
+            BindDateTime(_occurred, e.OccurredAt);
+            BindDateTime(_received, e.ReceivedAt);
+            Check(raw.sqlite3_bind_text16(_statement, _source, e.Source.ToString()));
+            Check(raw.sqlite3_bind_text16(_statement, _properties, e.Properties));
+            Check(e.Seq is { } seq ? raw.sqlite3_bind_int64(_statement, _seq, seq) : raw.sqlite3_bind_null(_statement, _seq));
+            Check(raw.sqlite3_bind_text16(_statement, _dedupe, e.DedupeKey));
+
+            long? id = null;
+            int rc;
+            // RETURNING gives a row when the insert happened; ON CONFLICT DO NOTHING gives none.
+            while ((rc = raw.sqlite3_step(_statement)) == raw.SQLITE_ROW)
+            {
+                id = raw.sqlite3_column_int64(_statement, 0);
+            }
+            if (rc != raw.SQLITE_DONE)
+            {
+                SqliteException.ThrowExceptionForRC(rc, db);
+            }
+            return id;
+        }
+        finally
+        {
+            raw.sqlite3_reset(_statement);
+        }
+    }
+
+    private void BindDateTime(int index, DateTime value)
+    {
+        Span<char> text = stackalloc char[32];
+        if (!value.TryFormat(text, out var written, DateTimeFormat, CultureInfo.InvariantCulture))
+        {
+            throw new FormatException($"Cannot format {value:O}.");
+        }
+        Check(raw.sqlite3_bind_text16(_statement, index, text[..written]));
+    }
+
+    private void Check(int rc)
+    {
+        if (rc != raw.SQLITE_OK)
+        {
+            SqliteException.ThrowExceptionForRC(rc, _connection.Handle);
+        }
+    }
+
+    public void Dispose() => _statement.Dispose();
 }
 
 public enum RecordOutcome

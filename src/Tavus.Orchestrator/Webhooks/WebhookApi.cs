@@ -110,7 +110,9 @@ public static class WebhookApi
         {
             while (true)
             {
-                var read = await request.Body.ReadAsync(buffer.GetMemory(8 * 1024), cancellationToken);
+                // With a Content-Length, room for the rest and one byte to see the end; else 8 KiB at a time.
+                var want = request.ContentLength is { } length ? (int)Math.Max(1, length + 1 - buffer.WrittenCount) : 8 * 1024;
+                var read = await request.Body.ReadAsync(buffer.GetMemory(want), cancellationToken);
                 if (read == 0)
                 {
                     return buffer.WrittenMemory;
