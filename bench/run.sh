@@ -21,6 +21,9 @@
 #                       (default Host=127.0.0.1;Username=postgres;Password=postgres; psql must reach it)
 #   INSTANCES           1 (default) or 2: with 2 (PostgreSQL only) a second instance on the same
 #                       database takes half of the webhook connections (two wrk, 32 connections each)
+#   WARMUP_SECONDS      load on each target before its first measured run (default 20): the .NET JIT
+#                       goes on recompiling hot code (tiered compilation, dynamic PGO) for about
+#                       20 s of load on this machine, taking a quarter of the process's CPU meanwhile
 #   BENCH_REF           a git revision (e.g. HEAD) to benchmark instead of the working tree: the
 #                       orchestrator is then built from `git archive` of it in a temp dir, so
 #                       uncommitted work in progress neither breaks nor colours the figures
@@ -41,7 +44,7 @@ SIM_LATENCY_MS=${SIM_LATENCY_MS:-0}
 DB=${DB:-sqlite}
 INSTANCES=${INSTANCES:-1}
 BENCH_POSTGRES=${BENCH_POSTGRES:-Host=127.0.0.1;Username=postgres;Password=postgres}
-WARMUP_SECONDS=5
+WARMUP_SECONDS=${WARMUP_SECONDS:-20}
 WRK_THREADS=2
 WEBHOOK_CONNECTIONS=64
 
@@ -421,6 +424,7 @@ summarize() {
     fact wrk "$(wrk -v 2>&1 | head -n 1 | awk '{print $1, $2}')"
     fact duration "$DURATION"
     fact rounds "$ROUNDS"
+    fact warmup "$WARMUP_SECONDS"
     fact create_connections "$CREATE_CONNECTIONS"
     fact sim_latency_ms "$SIM_LATENCY_MS"
     fact store "$([[ $DB == postgres ]] && echo "PostgreSQL, $INSTANCES instance(s)" || echo SQLite)"
@@ -460,7 +464,7 @@ out = []
 out.append("Tavus Orchestrator benchmark, %s" % facts["date"])
 out.append("machine: %s cores, %s; ASP.NET Core %s; %s; code %s" % (facts["nproc"], facts["cpu"], facts["dotnet"], facts["wrk"], facts["git"]))
 out.append("load average (1/5/15 min) at the start: %s, at the end: %s (other work on the machine skews the figures; the runs themselves load both cores)" % (facts["load_before"], facts["load_after"]))
-out.append("medians of %s alternating rounds of %s s each (after a 5 s warm-up of each target); non-2xx and socket errors summed" % (facts["rounds"], facts["duration"]))
+out.append("medians of %s alternating rounds of %s s each (after a %s s warm-up of each target); non-2xx and socket errors summed" % (facts["rounds"], facts["duration"], facts["warmup"]))
 out.append("")
 out.append("POST /webhook  (wrk -t2 -c64, distinct conversation.utterance callbacks, ~0.8 KB bodies)")
 out.append(header)
