@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Serilog.Core;
+using Serilog.Events;
 
 namespace Tavus.Orchestrator.Tests;
 
@@ -56,5 +57,50 @@ public sealed class LoggingTests : IAsyncLifetime
         {
             Assert.DoesNotContain(secret, logged, StringComparison.Ordinal);
         }
+    }
+}
+
+/// <summary>
+/// What the default logging writes for a callback: a stored one is named in its commit's line
+/// (the writer's), a refused one gets a request line of its own.
+/// </summary>
+public sealed class CallbackLogTests : IAsyncLifetime
+{
+    private readonly LogCapture _logs = new();
+
+    // The service's default level (the tests' factory otherwise logs Warning and up).
+    private readonly OrchestratorFactory _factory = new(settings: new() { ["Serilog:MinimumLevel:Default"] = "Information" });
+
+    public Task InitializeAsync()
+    {
+        _factory.ConfigureServices = services => services.AddSingleton<ILogEventSink>(_logs);
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync() => await _factory.DisposeAsync();
+
+    [Fact]
+    public async Task A_stored_callback_is_named_in_its_commit_line_and_a_refused_one_has_a_line_of_its_own()
+    {
+        using var tenant = await _factory.CreateTenantAsync("acme");
+        using var tavus = _factory.CreateClient();
+        var id = (await tenant.CreateConversationAsync()).Str("conversation_id");
+        var token = await _factory.CallbackTokenAsync(id);
+
+        Assert.Equal(HttpStatusCode.OK, (await tavus.PostFixtureAsync("replica_joined.json", id, token)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await tavus.PostFixtureAsync("replica_joined.json", id, token)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await tavus.PostFixtureAsync("replica_joined.json", id, token + "x")).StatusCode);
+
+        // Each commit here holds one callback: its line names it, and says whether it was a duplicate.
+        var committed = _logs.Events.Where(e => e.Level == LogEventLevel.Information && e.MessageTemplate.Text.StartsWith("Stored ", StringComparison.Ordinal))
+            .Select(e => ((ScalarValue)e.Properties["Events"]).Value as string).ToList();
+        Assert.Equal([$"{id} system.replica_joined", $"{id} system.replica_joined (duplicate)"], committed);
+
+        // The refused callback has a request line of its own; the two stored ones have none at this level (theirs are Debug).
+        var requestLines = _logs.Events.Where(e => e.MessageTemplate.Text.StartsWith("HTTP ", StringComparison.Ordinal)
+            && e.Properties.TryGetValue("RequestPath", out var path) && path.ToString() == "\"/webhook\"").ToList();
+        var refused = Assert.Single(requestLines);
+        Assert.Equal(LogEventLevel.Information, refused.Level);
+        Assert.Equal("401", refused.Properties["StatusCode"].ToString());
     }
 }

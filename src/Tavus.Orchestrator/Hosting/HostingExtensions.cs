@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Serilog;
+using Serilog.Events;
 using Tavus.Orchestrator.Data;
 
 namespace Tavus.Orchestrator.Hosting;
@@ -62,6 +63,13 @@ public static class HostingExtensions
             // (a test, say) may have replaced.
             options.Logger = app.Services.GetRequiredService<Serilog.ILogger>();
             options.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0} ms";
+            // An endpoint whose successes are logged elsewhere (stored callbacks: one line per
+            // commit from the event writer) logs its 2xx request line at Debug; failures, and
+            // every other request, get their own line as usual.
+            options.GetLevel = (context, _, exception) =>
+                exception is not null || context.Response.StatusCode >= 500 ? LogEventLevel.Error
+                : context.Response.StatusCode < 400 && context.GetEndpoint()?.Metadata.GetMetadata<SuccessLoggedElsewhere>() is not null ? LogEventLevel.Debug
+                : LogEventLevel.Information;
             options.EnrichDiagnosticContext = (diagnostics, context) =>
             {
                 if (context.User.FindFirst(AuthSchemes.TenantIdClaim)?.Value is { } tenantId)

@@ -15,3 +15,12 @@ public static class LogProperties
     public static void SetEventType(this HttpContext context, string eventType) =>
         context.Items[EventType] = eventType;
 }
+
+/// <summary>
+/// Endpoint metadata: this endpoint's successful requests are logged by the code that completes
+/// them, so the request log writes their line at Debug (see <see cref="HostingExtensions.UseHosting"/>).
+/// </summary>
+public sealed class SuccessLoggedElsewhere
+{
+    public static SuccessLoggedElsewhere Instance { get; } = new();
+}

@@ -23,6 +23,8 @@ public static class WebhookApi
         app.MapPost("/webhook", Receive)
             .WithTags("Tavus callbacks")
             .AllowAnonymous()
+            // A stored callback is logged in its commit's line by the event writer.
+            .WithMetadata(SuccessLoggedElsewhere.Instance)
             .WithSummary("Receives a Tavus callback for a conversation's callback_url.")
             .WithDescription("Authenticated by the token the orchestrator put into that conversation's callback_url. " +
                 "Answers 200 only after the event is committed; a repeated delivery answers status 'duplicate'.")
@@ -83,7 +85,7 @@ public static class WebhookApi
         // A conversation without Tavus' id yet: the token proves Tavus created it (its create
         // answer was lost or is still on its way), so it takes the id this callback carries.
         var write = new EventWrite(@event, Lifecycle.EffectOf(@event.Kind, callback.Properties, callback.PropertiesRaw),
-            AdoptTavusId: target.TavusId is null ? callback.ConversationId : null);
+            AdoptTavusId: target.TavusId is null ? callback.ConversationId : null, PublicId: callback.ConversationId);
         if (!writer.TryWrite(write, out var committed))
         {
             context.Response.Headers.RetryAfter = "1";
