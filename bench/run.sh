@@ -164,7 +164,8 @@ wait_for_200() {
 }
 
 # The orchestrator as deployed: Release build, its default logging (appsettings.json: Serilog to
-# the console at Information, one line per request), a fresh SQLite file, the built-in simulator
+# the console at Information: a line per request, except stored callbacks, which the event writer
+# names in one line per commit), a fresh SQLite file, the built-in simulator
 # (no Tavus key) with no concurrency limit so that the create benchmark is never refused.
 start_orchestrator() {
     local provider=Sqlite connection="Data Source=$TMP_DIR/orchestrator.db"
@@ -405,7 +406,10 @@ gather_facts() {
     fact hwm_end_kb "$(proc_kb "$ORCH_PID" VmHWM)"
     fact rss_end_kb "$(proc_kb "$ORCH_PID" VmRSS)"
     fact rss_sampled_max_kb "$(cat "$RUN_DIR/rss-max.kb" 2>/dev/null || echo 0)"
-    # The orchestrator logs one line per request: count answers by status, and warnings/errors.
+    # A line per request (stored callbacks aside): answers by status, and warnings/errors. Stored
+    # callbacks are named in the writer's line per commit: count those lines and the events in them.
+    fact log_commits "$(grep -cE '^\[[0-9:]+ INF\] Stored [0-9]+ events' "$RUN_DIR/orchestrator.log" || true)"
+    fact log_committed "$(grep -oE '^\[[0-9:]+ INF\] Stored [0-9]+ events' "$RUN_DIR/orchestrator.log" | awk '{s+=$4} END {print s+0}')"
     fact log_statuses "$(grep -oE 'responded [0-9]{3}' "$RUN_DIR/orchestrator.log" | sort | uniq -c | awk '{printf "%s×%s ", $3, $1}')"
     fact log_warnings "$(grep -cE '^\[[0-9:]+ WRN\]' "$RUN_DIR/orchestrator.log" || true)"
     fact log_errors "$(grep -cE '^\[[0-9:]+ (ERR|FTL)\]' "$RUN_DIR/orchestrator.log" || true)"
@@ -495,8 +499,10 @@ ok = sent - sum(int(r[7]) for r in wh)
 out.append("sanity: ConversationEvents rows %s (conversation.utterance %s); wrk completed %d webhook requests to the orchestrator, %d of them 2xx (warm-up included)" % (
     facts["rows_total"], facts["rows_utterance"], sent, ok))
 out.append("        (utterance rows may exceed the 2xx count by requests in flight when a wrk run stopped: at most 64 a run; other rows are replica_joined of %s conversations)" % facts["conversations"])
-out.append("orchestrator log (orchestrator.log.gz): statuses %s; %s warning lines, %s error lines; %.0f MB" % (
+out.append("orchestrator log (orchestrator.log.gz): request lines by status %s; %s warning lines, %s error lines; %.0f MB" % (
     facts["log_statuses"].strip() or "none", facts["log_warnings"], facts["log_errors"], int(facts["log_bytes"]) / 1e6))
+commits, committed = int(facts["log_commits"] or 0), int(facts["log_committed"] or 0)
+out.append("        %d commit lines naming %d stored events (%.1f events per commit)" % (commits, committed, committed / commits if commits else 0))
 print("\n".join(out))
 PY
     cp "$RUN_DIR/summary.txt" "$RESULTS/latest.txt"
