@@ -225,16 +225,19 @@ public sealed partial class EventWriter : BackgroundService
         private readonly DbCommand _apply;
         private readonly DbCommand _heardFrom;
 
+        // The event, unless a unique index says it is there already (stored before, earlier in
+        // this batch, or a second end). PostgreSQL adds RETURNING "Id"; SQLite reads the new rowid.
+        private const string InsertEvent = """
+            INSERT INTO "ConversationEvents" ("ConversationId", "Kind", "EventType", "OccurredAt", "ReceivedAt", "Source", "Properties", "Seq", "DedupeKey")
+            VALUES (@conversation, @kind, @type, @occurred, @received, @source, @properties, @seq, @dedupe)
+            ON CONFLICT DO NOTHING
+            """;
+
         public Statements(DbConnection connection)
         {
             _connection = connection;
             _insert = connection.CreateCommand();
-            _insert.CommandText = """
-                INSERT INTO "ConversationEvents" ("ConversationId", "Kind", "EventType", "OccurredAt", "ReceivedAt", "Source", "Properties", "Seq", "DedupeKey")
-                VALUES (@conversation, @kind, @type, @occurred, @received, @source, @properties, @seq, @dedupe)
-                ON CONFLICT DO NOTHING
-                RETURNING "Id";
-                """;
+            _insert.CommandText = InsertEvent + "\nRETURNING \"Id\";";
             Add(_insert, "conversation", DbType.String);
             Add(_insert, "kind", DbType.String);
             Add(_insert, "type", DbType.String);
@@ -246,7 +249,7 @@ public sealed partial class EventWriter : BackgroundService
             Add(_insert, "dedupe", DbType.String);
             if (connection is SqliteConnection sqlite)
             {
-                _sqliteInsert = new SqliteInsert(sqlite, _insert.CommandText);
+                _sqliteInsert = new SqliteInsert(sqlite, InsertEvent);
             }
 
             // The lifecycle in one statement: ended is final; replica_joined moves created to active;
@@ -457,18 +460,14 @@ internal sealed class SqliteInsert : IDisposable
             Check(e.Seq is { } seq ? raw.sqlite3_bind_int64(_statement, _seq, seq) : raw.sqlite3_bind_null(_statement, _seq));
             Check(raw.sqlite3_bind_text16(_statement, _dedupe, e.DedupeKey));
 
-            long? id = null;
-            int rc;
-            // RETURNING gives a row when the insert happened; ON CONFLICT DO NOTHING gives none.
-            while ((rc = raw.sqlite3_step(_statement)) == raw.SQLITE_ROW)
-            {
-                id = raw.sqlite3_column_int64(_statement, 0);
-            }
+            var rc = raw.sqlite3_step(_statement);
             if (rc != raw.SQLITE_DONE)
             {
                 SqliteException.ThrowExceptionForRC(rc, db);
             }
-            return id;
+            // ON CONFLICT DO NOTHING changes no row; an insert changes one, and its rowid is the id.
+            // (No RETURNING: SQLite gathers RETURNING rows in a table of their own first.)
+            return raw.sqlite3_changes(db) == 1 ? raw.sqlite3_last_insert_rowid(db) : null;
         }
         finally
         {
