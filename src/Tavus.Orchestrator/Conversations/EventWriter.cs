@@ -93,10 +93,10 @@ public sealed partial class EventWriter : BackgroundService
             }
             Volatile.Write(ref _committing, batch.Count);
             var started = Stopwatch.GetTimestamp();
+            RecordOutcome[]? outcomes = null;
             try
             {
-                var outcomes = Commit(connection, statements, batch);
-                LogCommit(batch, outcomes, Stopwatch.GetElapsedTime(started));
+                outcomes = Commit(connection, statements, batch);
             }
             catch (Exception ex)
             {
@@ -114,6 +114,10 @@ public sealed partial class EventWriter : BackgroundService
                         pending.Completion.TrySetException(single);
                     }
                 }
+            }
+            if (outcomes is not null)
+            {
+                LogCommit(batch, outcomes, Stopwatch.GetElapsedTime(started));
             }
             batch.Clear();
             Volatile.Write(ref _committing, 0);
