@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
@@ -13,7 +14,7 @@ public sealed class EventStreamTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _factory.DisposeAsync();
 
-    private async Task<List<(string Event, JsonElement Data)>> ReadStreamAsync(string id, Func<Task> whileOpen)
+    private async Task<List<(string Event, JsonElement Data, string? Id)>> ReadStreamAsync(string id, Func<Task> whileOpen)
     {
         var request = new HttpRequestMessage(HttpMethod.Get, $"/conversations/{id}/events");
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
@@ -23,8 +24,10 @@ public sealed class EventStreamTests : IAsyncLifetime
 
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
         var driving = whileOpen();
-        var items = new List<(string, JsonElement)>();
+        var items = new List<(string, JsonElement, string?)>();
         string? eventName = null;
+        string? eventId = null;
+        JsonElement? data = null;
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         while (await reader.ReadLineAsync(timeout.Token) is { } line)
         {
@@ -32,9 +35,19 @@ public sealed class EventStreamTests : IAsyncLifetime
             {
                 eventName = line["event: ".Length..];
             }
+            else if (line.StartsWith("id: ", StringComparison.Ordinal))
+            {
+                eventId = line["id: ".Length..];
+            }
             else if (line.StartsWith("data: ", StringComparison.Ordinal))
             {
-                items.Add((eventName!, JsonDocument.Parse(line["data: ".Length..]).RootElement.Clone()));
+                data = JsonDocument.Parse(line["data: ".Length..]).RootElement.Clone();
+            }
+            else if (line.Length == 0 && data is { } complete)
+            {
+                // A blank line ends an event, whatever order its fields came in.
+                items.Add((eventName!, complete, eventId));
+                (eventName, eventId, data) = (null, null, null);
             }
         }
         await driving;
@@ -56,6 +69,11 @@ public sealed class EventStreamTests : IAsyncLifetime
 
         Assert.Equal(["replica_joined", "ended", "transcription_ready"], items.Select(i => i.Event));
         Assert.Equal("end_conversation_endpoint_hit", items[1].Data.GetProperty("properties").Str("shutdown_reason"));
+        // Events sent live carry the id the writer got for their row (SQLite: its last rowid).
+        foreach (var (kind, item) in new[] { ("ReplicaJoined", items[0]), ("Ended", items[1]), ("TranscriptionReady", items[2]) })
+        {
+            Assert.Equal(_factory.Scalar($"SELECT \"Id\" FROM \"ConversationEvents\" WHERE \"Kind\" = '{kind}'").ToString(CultureInfo.InvariantCulture), item.Id);
+        }
     }
 
     [Fact]

@@ -224,7 +224,6 @@ public sealed partial class EventWriter : BackgroundService
     {
         private readonly DbConnection _connection;
         private DbTransaction? _transaction;
-        private readonly DbCommand _insert;
         private readonly SqliteInsert? _sqliteInsert;
         private readonly DbCommand _apply;
         private readonly DbCommand _heardFrom;
@@ -237,20 +236,11 @@ public sealed partial class EventWriter : BackgroundService
             ON CONFLICT DO NOTHING
             """;
 
+        private const string InsertEventReturningId = InsertEvent + "\nRETURNING \"Id\";";
+
         public Statements(DbConnection connection)
         {
             _connection = connection;
-            _insert = connection.CreateCommand();
-            _insert.CommandText = InsertEvent + "\nRETURNING \"Id\";";
-            Add(_insert, "conversation", DbType.String);
-            Add(_insert, "kind", DbType.String);
-            Add(_insert, "type", DbType.String);
-            Add(_insert, "occurred", DbType.DateTime);
-            Add(_insert, "received", DbType.DateTime);
-            Add(_insert, "source", DbType.String);
-            Add(_insert, "properties", DbType.String);
-            Add(_insert, "seq", DbType.Int64);
-            Add(_insert, "dedupe", DbType.String);
             if (connection is SqliteConnection sqlite)
             {
                 _sqliteInsert = new SqliteInsert(sqlite, InsertEvent);
@@ -312,7 +302,6 @@ public sealed partial class EventWriter : BackgroundService
         public void Enlist(DbTransaction transaction)
         {
             _transaction = transaction;
-            _insert.Transaction = transaction;
             _apply.Transaction = transaction;
             _heardFrom.Transaction = transaction;
         }
@@ -339,7 +328,7 @@ public sealed partial class EventWriter : BackgroundService
                 foreach (var pending in batch)
                 {
                     var e = pending.Write.Event;
-                    var insert = new NpgsqlBatchCommand(_insert.CommandText);
+                    var insert = new NpgsqlBatchCommand(InsertEventReturningId);
                     insert.Parameters.Add(new NpgsqlParameter<string>("conversation", e.ConversationId));
                     insert.Parameters.Add(new NpgsqlParameter<string>("kind", e.Kind.ToString()));
                     insert.Parameters.Add(new NpgsqlParameter<string>("type", e.EventType));
@@ -361,25 +350,10 @@ public sealed partial class EventWriter : BackgroundService
             }
             for (var i = 0; i < batch.Count; i++)
             {
-                ids[i] = _sqliteInsert is not null ? _sqliteInsert.Insert(batch[i].Write.Event) : Insert(batch[i].Write.Event);
+                // The writer's connection is PostgreSQL or SQLite.
+                ids[i] = _sqliteInsert!.Insert(batch[i].Write.Event);
             }
             return ids;
-        }
-
-        /// <summary>Inserts the event; null when a unique index says it is already there.</summary>
-        private long? Insert(ConversationEvent e)
-        {
-            var p = _insert.Parameters;
-            p[0].Value = e.ConversationId;
-            p[1].Value = e.Kind.ToString();
-            p[2].Value = e.EventType;
-            p[3].Value = e.OccurredAt;
-            p[4].Value = e.ReceivedAt;
-            p[5].Value = e.Source.ToString();
-            p[6].Value = e.Properties;
-            p[7].Value = (object?)e.Seq ?? DBNull.Value;
-            p[8].Value = e.DedupeKey;
-            return _insert.ExecuteScalar() is { } id and not DBNull ? Convert.ToInt64(id, CultureInfo.InvariantCulture) : null;
         }
 
         public void Apply(EventWrite write)
@@ -403,7 +377,6 @@ public sealed partial class EventWriter : BackgroundService
         public void Dispose()
         {
             _sqliteInsert?.Dispose();
-            _insert.Dispose();
             _apply.Dispose();
             _heardFrom.Dispose();
         }
