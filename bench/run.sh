@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Benchmark of the orchestrator's two hot paths, on this machine, against baselines:
 #
-#  1. POST /webhook (a Tavus callback stored durably in SQLite before the 200), against
-#     bench/EmptyEndpoint: Kestrel that reads the body and answers the same 200, nothing else.
+#  1. POST /webhook (a Tavus callback stored durably in SQLite before the 200), against two
+#     baselines: bench/EmptyEndpoint, Kestrel that reads the body and answers the same 200 and
+#     nothing else; and bench/DurableReceiver, the least a receiver can do that answers only once
+#     the callback is committed (parse, a group-committed insert, SQLite WAL + synchronous=FULL).
 #  2. POST /conversations (policy, a row in SQLite, the create at Tavus), against a create sent
 #     directly to the built-in Tavus simulator that the orchestrator itself calls.
 #
-# Rounds alternate between the two targets of each pair, so that drift of the machine (heat,
+# Rounds alternate between the targets of each group, so that drift of the machine (heat,
 # other load) hits both alike; the summary gives medians. Everything runs on 127.0.0.1.
 #
 # Usage: bench/run.sh            (from any directory)
@@ -51,6 +53,7 @@ WEBHOOK_CONNECTIONS=64
 ORCH_URL=http://127.0.0.1:5180
 ORCH2_URL=http://127.0.0.1:5182
 EMPTY_URL=http://127.0.0.1:5181
+DURABLE_URL=http://127.0.0.1:5183
 ADMIN_KEY=bench-admin
 SIM_KEY=sim-key
 
@@ -64,6 +67,7 @@ FACTS=$RUN_DIR/facts.env          # key=value facts gathered on the way, read by
 ORCH_PID=""
 ORCH2_PID=""
 EMPTY_PID=""
+DURABLE_PID=""
 SAMPLER_PID=""
 WEBHOOK_RUN=0                     # counts webhook wrk runs: each gets its own seq range
 
@@ -93,6 +97,7 @@ cleanup() {
     trap - EXIT INT TERM
     stop_pid "$SAMPLER_PID"
     stop_pid "$EMPTY_PID"
+    stop_pid "$DURABLE_PID"
     stop_pid "$ORCH_PID"
     stop_pid "$ORCH2_PID"
     rm -rf "$TMP_DIR"
@@ -140,12 +145,14 @@ publish() {
         git -C "$REPO" archive "$BENCH_REF" | tar -x -C "$TMP_DIR/source"
         project=$TMP_DIR/source/src/Tavus.Orchestrator
     fi
-    log "publishing the orchestrator and EmptyEndpoint (Release) to $OUT"
-    rm -rf "$OUT/orchestrator" "$OUT/empty"
+    log "publishing the orchestrator, EmptyEndpoint and DurableReceiver (Release) to $OUT"
+    rm -rf "$OUT/orchestrator" "$OUT/empty" "$OUT/durable"
     dotnet publish "$project" -c Release -o "$OUT/orchestrator" --nologo -v q >"$RUN_DIR/publish.log" 2>&1 \
         || { cat "$RUN_DIR/publish.log" >&2; die "publishing the orchestrator failed"; }
     dotnet publish "$BENCH_DIR/EmptyEndpoint" -c Release -o "$OUT/empty" --nologo -v q >>"$RUN_DIR/publish.log" 2>&1 \
         || { cat "$RUN_DIR/publish.log" >&2; die "publishing EmptyEndpoint failed"; }
+    dotnet publish "$BENCH_DIR/DurableReceiver" -c Release -o "$OUT/durable" --nologo -v q >>"$RUN_DIR/publish.log" 2>&1 \
+        || { cat "$RUN_DIR/publish.log" >&2; die "publishing DurableReceiver failed"; }
 }
 
 # --- servers ----------------------------------------------------------------------------------
@@ -214,21 +221,33 @@ sys.exit(subprocess.run(cmd, env=env).returncode)
 PY
 }
 
-start_empty_endpoint() {
-    log "starting EmptyEndpoint on $EMPTY_URL"
+# start_baseline NAME DIR URL [VAR=value...]: one of the baseline apps; prints its pid once it listens.
+start_baseline() {
+    local name=$1 dir=$2 url=$3 pid
+    shift 3
+    log "starting $name on $url"
     (
-        cd "$OUT/empty"
-        export Urls=$EMPTY_URL
-        exec dotnet EmptyEndpoint.dll
-    ) >"$RUN_DIR/empty.log" 2>&1 &
-    EMPTY_PID=$!
+        cd "$OUT/$dir"
+        export Urls=$url
+        exec env "$@" dotnet "$name.dll"
+    ) >"$RUN_DIR/$dir.log" 2>&1 &
+    pid=$!
     # It has no GET route: any HTTP answer (405/404) means it listens.
     for _ in $(seq 1 120); do
-        kill -0 "$EMPTY_PID" 2>/dev/null || die "EmptyEndpoint exited during start-up"
-        [[ $(curl -s -o /dev/null -w '%{http_code}' "$EMPTY_URL/webhook" || true) != 000 ]] && return 0
+        kill -0 "$pid" 2>/dev/null || die "$name exited during start-up"
+        if [[ $(curl -s -o /dev/null -w '%{http_code}' "$url/webhook" || true) != 000 ]]; then
+            echo "$pid"
+            return 0
+        fi
         sleep 0.5
     done
-    die "EmptyEndpoint did not answer within 60 s"
+    die "$name did not answer within 60 s"
+}
+
+start_baselines() {
+    EMPTY_PID=$(start_baseline EmptyEndpoint empty "$EMPTY_URL")
+    # On the same disk as the orchestrator's database, so that both pay the same fsync.
+    DURABLE_PID=$(start_baseline DurableReceiver durable "$DURABLE_URL" Database="$TMP_DIR/durable-receiver.db")
 }
 
 # --- JSON and HTTP helpers ----------------------------------------------------------------------
@@ -305,7 +324,11 @@ run_wrk() {
 # is a duplicate of an earlier one and every 2xx from the orchestrator is a new stored row.
 run_webhook() {
     local phase=$1 target=$2 round=$3 seconds=$4 url
-    [[ $target == empty ]] && url=$EMPTY_URL || url=$ORCH_URL
+    case $target in
+        empty) url=$EMPTY_URL ;;
+        durable) url=$DURABLE_URL ;;
+        *) url=$ORCH_URL ;;
+    esac
     WEBHOOK_RUN=$((WEBHOOK_RUN + 1))
     if [[ $target == ours ]] && ((INSTANCES == 2)); then
         run_webhook_two "$phase" "$round" "$seconds"
@@ -368,11 +391,14 @@ proc_kb() { awk -v key="$2:" '$1 == key {print $2}' "/proc/$1/status"; }
 
 webhook_benchmark() {
     log "warm-up: ${WARMUP_SECONDS}s on each webhook target"
-    run_webhook warmup empty 0 "$WARMUP_SECONDS"
-    run_webhook warmup ours 0 "$WARMUP_SECONDS"
+    local target
+    for target in empty durable ours; do
+        run_webhook warmup "$target" 0 "$WARMUP_SECONDS"
+    done
     for round in $(seq 1 "$ROUNDS"); do
-        run_webhook webhook empty "$round" "$DURATION"
-        run_webhook webhook ours "$round" "$DURATION"
+        for target in empty durable ours; do
+            run_webhook webhook "$target" "$round" "$DURATION"
+        done
     done
     fact hwm_after_webhook_kb "$(proc_kb "$ORCH_PID" VmHWM)"
 }
@@ -462,7 +488,7 @@ def rounds(label, rows):
 mb = lambda kb: int(kb or 0) / 1024
 ratio = lambda a, b: a / b if b else float("nan")
 header = "%-34s %10s %9s %9s %9s %9s" % ("", "req/s", "p50 ms", "p99 ms", "non-2xx", "sock err")
-e, o = sel("webhook", "empty"), sel("webhook", "ours")
+e, d, o = sel("webhook", "empty"), sel("webhook", "durable"), sel("webhook", "ours")
 co, cd = sel("create", "ours"), sel("create", "direct")
 out = []
 out.append("Tavus Orchestrator benchmark, %s" % facts["date"])
@@ -473,9 +499,13 @@ out.append("")
 out.append("POST /webhook  (wrk -t2 -c64, distinct conversation.utterance callbacks, ~0.8 KB bodies)")
 out.append(header)
 out.append(row("EmptyEndpoint (Kestrel baseline)", e))
+out.append(row("DurableReceiver (SQLite, FULL)", d))
 out.append(row("orchestrator (%s)" % facts["store"], o))
 out.append("ours/empty req/s: %.2f   ours/empty p50: %.2f" % (ratio(med(o, "rps"), med(e, "rps")), ratio(med(o, "p50"), med(e, "p50"))))
+out.append("durable/empty req/s: %.2f (the cost of a durable write alone)   ours/durable req/s: %.2f (the cost of the rest)" % (
+    ratio(med(d, "rps"), med(e, "rps")), ratio(med(o, "rps"), med(d, "rps"))))
 out.append(rounds("empty", e))
+out.append(rounds("durable", d))
 out.append(rounds("ours", o))
 out.append("")
 lat = int(facts["sim_latency_ms"])
@@ -520,10 +550,11 @@ main() {
     ensure_tools
     ensure_port_free 5180
     ensure_port_free 5181
+    ensure_port_free 5183
     publish
     start_orchestrator
     create_fixtures
-    start_empty_endpoint
+    start_baselines
 
     sample_rss "$ORCH_PID" "$RUN_DIR/rss-max.kb" &
     SAMPLER_PID=$!

@@ -1,0 +1,115 @@
+// The second baseline for bench/run.sh: the least a receiver can do that answers a Tavus callback
+// only once it is durable. POST /webhook reads the body, takes conversation_id, event_type and seq
+// from it, and queues it; one writer thread inserts what is queued in one transaction in SQLite
+// (WAL, synchronous=FULL, the settings the orchestrator uses) and completes the requests after the
+// commit. No token check, no lifecycle, no logging, a plain Microsoft.Data.Sqlite prepared insert.
+// The orchestrator's ingest compared with this one is the cost of what it does beyond storing;
+// this one compared with bench/EmptyEndpoint is the cost of a durable write on this machine.
+
+using System.Text.Json;
+using System.Threading.Channels;
+using Microsoft.Data.Sqlite;
+
+var builder = WebApplication.CreateSlimBuilder(args);
+// Warnings only, as the empty endpoint.
+builder.Logging.SetMinimumLevel(LogLevel.Warning);
+var database = builder.Configuration["Database"] ?? "durable-receiver.db";
+
+var app = builder.Build();
+
+var queue = Channel.CreateBounded<Callback>(new BoundedChannelOptions(10_000) { SingleReader = true });
+var writer = new Thread(() => Store(database, queue.Reader)) { IsBackground = true, Name = "Writer" };
+writer.Start();
+
+var recorded = """{"status":"recorded"}"""u8.ToArray();
+
+app.MapPost("/webhook", async (HttpContext context) =>
+{
+    using var body = new MemoryStream((int)(context.Request.ContentLength ?? 4096));
+    await context.Request.Body.CopyToAsync(body, context.RequestAborted);
+    var json = body.GetBuffer().AsMemory(0, (int)body.Length);
+    Callback callback;
+    try
+    {
+        using var document = JsonDocument.Parse(json);
+        var root = document.RootElement;
+        callback = new Callback(root.GetProperty("conversation_id").GetString()!, root.GetProperty("event_type").GetString()!,
+            root.TryGetProperty("seq", out var seq) ? seq.GetInt64() : null, System.Text.Encoding.UTF8.GetString(json.Span));
+    }
+    catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+    {
+        return Results.BadRequest();
+    }
+    if (!queue.Writer.TryWrite(callback))
+    {
+        return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
+    }
+    await callback.Stored.Task;
+    return Results.Bytes(recorded, "application/json");
+});
+
+await app.RunAsync();
+
+static void Store(string database, ChannelReader<Callback> queue)
+{
+    using var connection = new SqliteConnection($"Data Source={database}");
+    connection.Open();
+    using (var setup = connection.CreateCommand())
+    {
+        setup.CommandText = """
+            PRAGMA journal_mode = WAL;
+            PRAGMA synchronous = FULL;
+            CREATE TABLE IF NOT EXISTS callbacks (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                conversation_id TEXT NOT NULL,
+                event_type TEXT NOT NULL,
+                seq INTEGER,
+                payload TEXT NOT NULL,
+                received_at TEXT NOT NULL);
+            CREATE UNIQUE INDEX IF NOT EXISTS callbacks_conversation_seq ON callbacks (conversation_id, seq);
+            """;
+        setup.ExecuteNonQuery();
+    }
+    using var insert = connection.CreateCommand();
+    insert.CommandText = """
+        INSERT INTO callbacks (conversation_id, event_type, seq, payload, received_at)
+        VALUES ($conversation_id, $event_type, $seq, $payload, $received_at)
+        ON CONFLICT DO NOTHING
+        """;
+    var conversationId = insert.Parameters.Add("$conversation_id", SqliteType.Text);
+    var eventType = insert.Parameters.Add("$event_type", SqliteType.Text);
+    var seq = insert.Parameters.Add("$seq", SqliteType.Integer);
+    var payload = insert.Parameters.Add("$payload", SqliteType.Text);
+    var receivedAt = insert.Parameters.Add("$received_at", SqliteType.Text);
+    insert.Prepare();
+
+    var batch = new List<Callback>();
+    while (queue.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+    {
+        using (var transaction = connection.BeginTransaction())
+        {
+            insert.Transaction = transaction;
+            while (batch.Count < 1024 && queue.TryRead(out var callback))
+            {
+                conversationId.Value = callback.ConversationId;
+                eventType.Value = callback.EventType;
+                seq.Value = (object?)callback.Seq ?? DBNull.Value;
+                payload.Value = callback.Payload;
+                receivedAt.Value = DateTime.UtcNow;
+                insert.ExecuteNonQuery();
+                batch.Add(callback);
+            }
+            transaction.Commit();
+        }
+        foreach (var callback in batch)
+        {
+            callback.Stored.TrySetResult();
+        }
+        batch.Clear();
+    }
+}
+
+internal sealed record Callback(string ConversationId, string EventType, long? Seq, string Payload)
+{
+    public TaskCompletionSource Stored { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
