@@ -114,6 +114,9 @@ public sealed class DurabilityTests : IAsyncLifetime
         start.Environment["Tavus__ApiKey"] = "";
         start.Environment["Admin__ApiKey"] = "kill-admin";
         start.Environment["Serilog__MinimumLevel__Default"] = "Warning";
+        // A WAL checkpoint every few commits, so the kill also lands among background checkpoints
+        // and the WAL starting over, not only among commits.
+        start.Environment["Events__CheckpointBytes"] = "65536";
         var process = Process.Start(start)!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };

@@ -85,3 +85,15 @@ public sealed class TestDatabase
         return connection;
     }
 }
+
+/// <summary>A test of SQLite's own machinery: skipped when the tests run on PostgreSQL.</summary>
+public sealed class SqliteFactAttribute : FactAttribute
+{
+    public SqliteFactAttribute()
+    {
+        if (TestDatabase.UsePostgres)
+        {
+            Skip = "SQLite only";
+        }
+    }
+}

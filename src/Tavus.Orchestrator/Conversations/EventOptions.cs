@@ -15,6 +15,15 @@ public sealed class EventOptions
     [Range(1, 10_000)]
     public int MaxBatchSize { get; set; } = 512;
 
+    /// <summary>
+    /// SQLite: after about this many bytes written to the WAL by the writer, a thread of its own copies the WAL
+    /// back into the database file (a checkpoint), so that the writer, and every callback waiting
+    /// for its commit, does not stop for it. 0 leaves checkpoints to SQLite, which runs them inside
+    /// the writer's commits (every 1000 pages).
+    /// </summary>
+    [Range(0, 1L << 30)]
+    public long CheckpointBytes { get; set; } = 2 * 1024 * 1024;
+
     /// <summary>How long a stream stays open after the end, waiting for the transcript.</summary>
     [Range(0, 3600)]
     public int TranscriptWaitSeconds { get; set; } = 60;

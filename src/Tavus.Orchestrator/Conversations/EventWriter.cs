@@ -79,6 +79,9 @@ public sealed partial class EventWriter : BackgroundService
     {
         using var connection = DatabaseExtensions.OpenConnectionAsync(_configuration, stoppingToken).GetAwaiter().GetResult();
         using var statements = new Statements(connection);
+        using var checkpointer = connection is SqliteConnection sqlite && _options.CheckpointBytes > 0
+            ? WalCheckpointer.Start(sqlite, _configuration, _options.CheckpointBytes, _logger)
+            : null;
         var batch = new List<Pending>(_options.MaxBatchSize);
         var reader = _queue.Reader;
 
@@ -87,6 +90,7 @@ public sealed partial class EventWriter : BackgroundService
         {
             // The turn first: what arrives while a create holds the file joins this batch.
             using var turn = _gate.Enter();
+            checkpointer?.CatchUp((SqliteConnection)connection);
             while (batch.Count < _options.MaxBatchSize && reader.TryRead(out var next))
             {
                 batch.Add(next);
@@ -119,6 +123,7 @@ public sealed partial class EventWriter : BackgroundService
             {
                 LogCommit(batch, outcomes, Stopwatch.GetElapsedTime(started));
             }
+            checkpointer?.Written(ApproximateBytes(batch));
             batch.Clear();
             Volatile.Write(ref _committing, 0);
             if (stoppingToken.IsCancellationRequested && !reader.TryPeek(out _))
@@ -206,6 +211,18 @@ public sealed partial class EventWriter : BackgroundService
             batch[i].Completion.TrySetResult(outcomes[i]);
         }
         return outcomes;
+    }
+
+    // Roughly what a commit adds to the WAL: whole pages, at least the last ones of the events'
+    // table and its index and the conversation's; then each event's text and other columns.
+    private static long ApproximateBytes(List<Pending> batch)
+    {
+        long bytes = 3 * 4096;
+        foreach (var pending in batch)
+        {
+            bytes += pending.Write.Event.Properties.Length + 256;
+        }
+        return bytes;
     }
 
     private static bool MovesConversation(EventWrite write) =>

@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using Microsoft.Data.Sqlite;
+using Tavus.Orchestrator.Data;
+
+namespace Tavus.Orchestrator.Conversations;
+
+/// <summary>
+/// Checkpoints the event writer's SQLite WAL on a thread of its own. Left to SQLite, a checkpoint
+/// runs inside the commit that takes the WAL past 1000 pages: it copies them all into the database
+/// file and fsyncs it, 5–15 ms in which every callback waits (the benchmark's p99 was these). Here
+/// the writer turns automatic checkpoints off and reports what it wrote; past a threshold this thread
+/// runs a PASSIVE checkpoint on its own connection, beside the writer, which goes on committing.
+/// The WAL starts over from its beginning only once every page in it is copied, which a writer that
+/// never pauses would never allow: so after each background checkpoint the writer, before its next
+/// batch, copies the few pages it committed meanwhile (a short PASSIVE checkpoint of its own), and
+/// its next transaction writes the WAL from the start again. Other connections (EF's) keep SQLite's
+/// own automatic checkpoint, so the WAL stays bounded even when no callbacks arrive.
+/// </summary>
+internal sealed partial class WalCheckpointer : IDisposable
+{
+    private readonly SqliteConnection _connection;
+    private readonly long _everyBytes;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _due = new(0, 1);
+    private readonly Thread _thread;
+    private long _written;
+    private int _catchUpDue;
+    private volatile bool _stopping;
+
+    private WalCheckpointer(SqliteConnection connection, long everyBytes, ILogger logger)
+    {
+        _connection = connection;
+        _everyBytes = everyBytes;
+        _logger = logger;
+        _thread = new Thread(Run) { IsBackground = true, Name = "WAL checkpointer" };
+        _thread.Start();
+    }
+
+    /// <summary>Starts one for the writer's connection, which stops checkpointing by itself.</summary>
+    public static WalCheckpointer Start(SqliteConnection writer, IConfiguration configuration, long everyBytes, ILogger logger)
+    {
+        Execute(writer, "PRAGMA wal_autocheckpoint=0;");
+        var own = (SqliteConnection)DatabaseExtensions.OpenConnectionAsync(configuration, CancellationToken.None).GetAwaiter().GetResult();
+        return new WalCheckpointer(own, everyBytes, logger);
+    }
+
+    /// <summary>The writer committed about this many bytes (its thread only).</summary>
+    public void Written(long bytes)
+    {
+        _written += bytes;
+        // Only the writer releases: a count of 0 means the last checkpoint has started.
+        if (_written >= _everyBytes && _due.CurrentCount == 0)
+        {
+            _written = 0;
+            _due.Release();
+        }
+    }
+
+    /// <summary>Before a batch (its thread only): the rest of the WAL, once the bulk is copied.</summary>
+    public void CatchUp(SqliteConnection writer)
+    {
+        if (Interlocked.Exchange(ref _catchUpDue, 0) == 1)
+        {
+            Execute(writer, "PRAGMA wal_checkpoint(PASSIVE);");
+        }
+    }
+
+    private void Run()
+    {
+        using var checkpoint = _connection.CreateCommand();
+        checkpoint.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
+        while (true)
+        {
+            _due.Wait();
+            if (_stopping)
+            {
+                return;
+            }
+            try
+            {
+                var started = Stopwatch.GetTimestamp();
+                using (var reader = checkpoint.ExecuteReader())
+                {
+                    // busy, pages in the WAL, pages copied into the database file
+                    reader.Read();
+                    LogCheckpoint(_logger, reader.GetInt64(2), reader.GetInt64(1), Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                }
+                Volatile.Write(ref _catchUpDue, 1);
+            }
+            catch (SqliteException ex)
+            {
+                // The next one copies what this one could not; SQLite's data is never at risk here.
+                LogFailed(_logger, ex);
+            }
+        }
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Checkpointed {Copied} of {Pages} WAL pages in {Elapsed:0.0} ms")]
+    private static partial void LogCheckpoint(ILogger logger, long copied, long pages, double elapsed);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A WAL checkpoint failed; the next one copies its pages")]
+    private static partial void LogFailed(ILogger logger, Exception exception);
+
+    public void Dispose()
+    {
+        _stopping = true;
+        if (_due.CurrentCount == 0)
+        {
+            _due.Release();
+        }
+        _thread.Join();
+        _due.Dispose();
+        _connection.Dispose();
+    }
+}
