@@ -59,9 +59,18 @@ internal sealed partial class WalCheckpointer : IDisposable
     /// <summary>Before a batch (its thread only): the rest of the WAL, once the bulk is copied.</summary>
     public void CatchUp(SqliteConnection writer)
     {
-        if (Interlocked.Exchange(ref _catchUpDue, 0) == 1)
+        if (Interlocked.Exchange(ref _catchUpDue, 0) != 1)
+        {
+            return;
+        }
+        try
         {
             Execute(writer, "PRAGMA wal_checkpoint(PASSIVE);");
+        }
+        catch (SqliteException ex)
+        {
+            // Not the writer's business to fail over: its commits do not need the checkpoint.
+            LogFailed(_logger, ex);
         }
     }
 
