@@ -31,7 +31,7 @@
 #                       uncommitted work in progress neither breaks nor colours the figures
 #
 # Output: bench/results/<time>/ (wrk outputs, the orchestrator's log, the summary) and the summary
-# again in bench/results/latest.txt. Both servers are stopped on exit, also on failure.
+# again in bench/results/latest.txt. Every server it started is stopped on exit, also on failure.
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -77,7 +77,7 @@ fact() { printf '%s=%s\n' "$1" "${2//$'\n'/ }" >>"$FACTS"; }
 
 # --- cleanup ----------------------------------------------------------------------------------
 
-# Stops only what this script started, by pid: the sampler, then both servers (SIGTERM, so the
+# Stops only what this script started, by pid: the sampler, then the servers (SIGTERM, so the
 # orchestrator finishes its queued writes; SIGKILL after 15 s).
 stop_pid() {
     local pid=$1

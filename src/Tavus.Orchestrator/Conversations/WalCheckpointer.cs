@@ -7,7 +7,8 @@ namespace Tavus.Orchestrator.Conversations;
 /// <summary>
 /// Checkpoints the event writer's SQLite WAL on a thread of its own. Left to SQLite, a checkpoint
 /// runs inside the commit that takes the WAL past 1000 pages: it copies them all into the database
-/// file and fsyncs it, 5–15 ms in which every callback waits (the benchmark's p99 was these). Here
+/// file and fsyncs it, 5–15 ms in which every callback waits (in the benchmark every 60th commit or
+/// so, the writer's p99; with this, half of that). Here
 /// the writer turns automatic checkpoints off and reports what it wrote; past a threshold this thread
 /// runs a PASSIVE checkpoint on its own connection, beside the writer, which goes on committing.
 /// The WAL starts over from its beginning only once every page in it is copied, which a writer that
