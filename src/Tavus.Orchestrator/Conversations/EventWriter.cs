@@ -90,7 +90,7 @@ public sealed partial class EventWriter : BackgroundService
         {
             // The turn first: what arrives while a create holds the file joins this batch.
             using var turn = _gate.Enter();
-            checkpointer?.CatchUp((SqliteConnection)connection);
+            checkpointer?.CatchUp();
             while (batch.Count < _options.MaxBatchSize && reader.TryRead(out var next))
             {
                 batch.Add(next);
@@ -123,7 +123,7 @@ public sealed partial class EventWriter : BackgroundService
             {
                 LogCommit(batch, outcomes, Stopwatch.GetElapsedTime(started));
             }
-            checkpointer?.Written(ApproximateBytes(batch));
+            checkpointer?.Committed(batch.Select(pending => pending.Write.Event));
             batch.Clear();
             Volatile.Write(ref _committing, 0);
             if (stoppingToken.IsCancellationRequested && !reader.TryPeek(out _))
@@ -211,18 +211,6 @@ public sealed partial class EventWriter : BackgroundService
             batch[i].Completion.TrySetResult(outcomes[i]);
         }
         return outcomes;
-    }
-
-    // Roughly what a commit adds to the WAL: whole pages, at least the last ones of the events'
-    // table and its index and the conversation's; then each event's text and other columns.
-    private static long ApproximateBytes(List<Pending> batch)
-    {
-        long bytes = 3 * 4096;
-        foreach (var pending in batch)
-        {
-            bytes += pending.Write.Event.Properties.Length + 256;
-        }
-        return bytes;
     }
 
     private static bool MovesConversation(EventWrite write) =>

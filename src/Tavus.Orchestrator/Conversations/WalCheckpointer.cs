@@ -19,6 +19,7 @@ namespace Tavus.Orchestrator.Conversations;
 /// </summary>
 internal sealed partial class WalCheckpointer : IDisposable
 {
+    private readonly SqliteConnection _writer;
     private readonly SqliteConnection _connection;
     private readonly long _everyBytes;
     private readonly ILogger _logger;
@@ -28,8 +29,9 @@ internal sealed partial class WalCheckpointer : IDisposable
     private int _catchUpDue;
     private volatile bool _stopping;
 
-    private WalCheckpointer(SqliteConnection connection, long everyBytes, ILogger logger)
+    private WalCheckpointer(SqliteConnection writer, SqliteConnection connection, long everyBytes, ILogger logger)
     {
+        _writer = writer;
         _connection = connection;
         _everyBytes = everyBytes;
         _logger = logger;
@@ -42,13 +44,19 @@ internal sealed partial class WalCheckpointer : IDisposable
     {
         Execute(writer, "PRAGMA wal_autocheckpoint=0;");
         var own = (SqliteConnection)DatabaseExtensions.OpenConnectionAsync(configuration, CancellationToken.None).GetAwaiter().GetResult();
-        return new WalCheckpointer(own, everyBytes, logger);
+        return new WalCheckpointer(writer, own, everyBytes, logger);
     }
 
-    /// <summary>The writer committed about this many bytes (its thread only).</summary>
-    public void Written(long bytes)
+    /// <summary>The writer committed these events in one transaction (its thread only).</summary>
+    public void Committed(IEnumerable<ConversationEvent> events)
     {
-        _written += bytes;
+        // Roughly what the commit added to the WAL: whole pages, at least the last ones of the
+        // events' table and its index and the conversation's; then each event's text and columns.
+        _written += 3 * 4096;
+        foreach (var e in events)
+        {
+            _written += e.Properties.Length + 256;
+        }
         // Only the writer releases: a count of 0 means the last checkpoint has started.
         if (_written >= _everyBytes && _due.CurrentCount == 0)
         {
@@ -58,7 +66,7 @@ internal sealed partial class WalCheckpointer : IDisposable
     }
 
     /// <summary>Before a batch (its thread only): the rest of the WAL, once the bulk is copied.</summary>
-    public void CatchUp(SqliteConnection writer)
+    public void CatchUp()
     {
         if (Interlocked.Exchange(ref _catchUpDue, 0) != 1)
         {
@@ -66,7 +74,7 @@ internal sealed partial class WalCheckpointer : IDisposable
         }
         try
         {
-            Execute(writer, "PRAGMA wal_checkpoint(PASSIVE);");
+            Execute(_writer, "PRAGMA wal_checkpoint(PASSIVE);");
         }
         catch (SqliteException ex)
         {
