@@ -44,6 +44,10 @@ public sealed class OrchestratorFactory : WebApplicationFactory<Program>
             ["Webhooks:PublicBaseUrl"] = "http://localhost",
             ["Simulator:ApiKey"] = SimulatorKey,
             ["Serilog:MinimumLevel:Default"] = "Warning",
+            // Tests make many calls from one address and key; the limits have tests of their own.
+            ["RateLimits:RequestsPerSecond"] = "1000000",
+            ["RateLimits:WebhookRefusalsPerMinute"] = "1000000",
+            ["RateLimits:AuthFailuresPerMinute"] = "1000000",
         };
         if (tavus is not null)
         {

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 
@@ -107,25 +108,60 @@ public sealed class WebhookTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("not json at all")]
-    [InlineData("""{"event_type": "system.replica_joined", "properties": {} }""")]
-    [InlineData("""{"conversation_id": "ca4301628cb9", "properties": {} }""")]
-    [InlineData("[1, 2, 3]")]
-    public async Task A_body_that_is_not_a_callback_is_400(string body)
+    [InlineData("not json at all", "")]
+    [InlineData("""{"event_type": "system.replica_joined", "properties": {} }""", "conversation_id")]
+    [InlineData("""{"conversation_id": "{id}", "properties": {} }""", "event_type")]
+    [InlineData("[1, 2, 3]", "")]
+    [InlineData("""{"conversation_id": "{id}", "event_type": "system.replica_joined", "timestamp": 1e300}""", "timestamp")]
+    [InlineData("""{"conversation_id": "{id}", "event_type": "system.replica_joined", "timestamp": -1e12}""", "timestamp")]
+    [InlineData("""{"conversation_id": "{id}", "event_type": "system.replica_joined", "timestamp": 1e18}""", "timestamp")]
+    [InlineData("""{"conversation_id": "{id}", "event_type": "system.replica_joined", "timestamp": "1e300"}""", "timestamp")]
+    [InlineData("""{"conversation_id": "{id}", "event_type": "system.replica_joined", "timestamp": "yesterday"}""", "timestamp")]
+    [InlineData("""{"conversation_id": "{id}", "event_type": "system.replica_joined", "seq": -1}""", "seq")]
+    [InlineData("""{"conversation_id": "{id}", "event_type": "system.replica_joined", "seq": 1e300}""", "seq")]
+    [InlineData("""{"conversation_id": "{id}", "event_type": "system.replica_joined", "event_type": "system.shutdown"}""", "")]
+    [InlineData("""{"conversation_id": "{id}", "event_type": "system.replica\u0000joined"}""", "event_type")]
+    [InlineData("""{"conversation_id": "{id}", "event_type": "system.shutdown", "properties": {"shutdown_reason": "\ud800"}}""", "shutdown_reason")]
+    public async Task A_body_that_is_not_a_callback_is_400_naming_the_field_and_stores_nothing(string body, string field)
     {
-        var response = await _tavus.PostAsync("/webhook?token=whatever", new StringContent(body, Encoding.UTF8, "application/json"));
+        var id = (await _tenant.CreateConversationAsync()).Str("conversation_id");
+        var token = await _factory.CallbackTokenAsync(id);
+
+        var response = await _tavus.PostAsync($"/webhook?token={token}", new StringContent(body.Replace("{id}", id), Encoding.UTF8, "application/json"));
+
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains(field, (await response.Content.ReadFromJsonAsync<JsonElement>()).Str("detail"), StringComparison.Ordinal);
+        Assert.Equal(0, _factory.Scalar("SELECT COUNT(*) FROM \"ConversationEvents\""));
     }
 
     [Fact]
     public async Task A_body_over_the_limit_is_413()
     {
         await using var factory = new OrchestratorFactory(settings: new() { ["Webhooks:MaxBodyBytes"] = "2048" });
+        using var tenant = await factory.CreateTenantAsync("acme");
+        var id = (await tenant.CreateConversationAsync()).Str("conversation_id");
         using var client = factory.CreateClient();
-        var body = $$"""{"conversation_id": "c1", "event_type": "application.transcription_ready", "properties": {"transcript": "{{new string('x', 4096)}}"} }""";
-        var response = await client.PostAsync("/webhook?token=t", new StringContent(body, Encoding.UTF8, "application/json"));
+        var body = $$"""{"conversation_id": "{{id}}", "event_type": "application.transcription_ready", "properties": {"transcript": "{{new string('x', 4096)}}"} }""";
+        var response = await client.PostAsync($"/webhook?token={await factory.CallbackTokenAsync(id)}", new StringContent(body, Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("?token=")]
+    [InlineData("?token=no-such-token")]
+    public async Task A_stranger_is_refused_before_the_body_is_read(string query)
+    {
+        await using var factory = new OrchestratorFactory(settings: new() { ["Webhooks:MaxBodyBytes"] = "2048" });
+        using var client = factory.CreateClient();
+        // Over the size limit and not JSON: had the body been read, the answer would be 413 or 400.
+        var tooLarge = new StringContent(new string('x', 4096), Encoding.UTF8, "application/json");
+
+        var response = await client.PostAsync("/webhook" + query, tooLarge);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
     }
 
     [Fact]

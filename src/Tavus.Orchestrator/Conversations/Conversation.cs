@@ -57,6 +57,12 @@ public sealed class Conversation
     /// <summary>The id clients use: Tavus' once known, else ours.</summary>
     public string PublicId => TavusId ?? Id;
 
+    /// <summary>
+    /// Whether a client's id could name a conversation (ours or Tavus'): anything else is not found
+    /// without a query — a NUL in a query parameter is an error on PostgreSQL, not a miss.
+    /// </summary>
+    public static bool IsPlausibleId(string id) => id.Length is > 0 and <= 64 && TextRules.IsStorable(id);
+
     public static string NewId() => "o" + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray())[..15];
 }
 

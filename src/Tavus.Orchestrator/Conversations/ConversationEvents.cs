@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 
 namespace Tavus.Orchestrator.Conversations;
@@ -38,6 +39,36 @@ public sealed class ConversationEvents
             foreach (var channel in set.Keys)
             {
                 channel.Writer.TryWrite(@event);
+            }
+        }
+    }
+
+    private readonly ConcurrentDictionary<string, StrongBox<int>> _streamsByTenant = new();
+
+    /// <summary>
+    /// Takes one of a tenant's <paramref name="max"/> live streams; null when all are open. Dispose
+    /// the result when the stream ends.
+    /// </summary>
+    public IDisposable? TryOpenStream(string tenantId, int max)
+    {
+        var count = _streamsByTenant.GetOrAdd(tenantId, _ => new StrongBox<int>());
+        if (Interlocked.Increment(ref count.Value) > max)
+        {
+            Interlocked.Decrement(ref count.Value);
+            return null;
+        }
+        return new StreamSlot(count);
+    }
+
+    private sealed class StreamSlot(StrongBox<int> count) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                Interlocked.Decrement(ref count.Value);
             }
         }
     }

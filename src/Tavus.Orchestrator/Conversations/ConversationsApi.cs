@@ -21,6 +21,8 @@ public static class ConversationsApi
 
     public static WebApplicationBuilder AddConversations(this WebApplicationBuilder builder)
     {
+        builder.Services.AddOptions<ConversationsOptions>().BindConfiguration(ConversationsOptions.Section)
+            .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<ConversationEvents>();
         builder.Services.AddOptions<EventOptions>().BindConfiguration(EventOptions.Section)
             .ValidateDataAnnotations().ValidateOnStart();
@@ -34,14 +36,18 @@ public static class ConversationsApi
         var group = app.MapGroup("/conversations")
             .WithTags("Conversations")
             .RequireAuthorization(AuthSchemes.Tenant)
-            .ProducesProblem(StatusCodes.Status401Unauthorized);
+            .RequireRateLimiting(RateLimits.TenantPolicy)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
 
         group.MapPost("/", Create)
             .WithSummary("Create a Tavus conversation under the tenant's policy.")
             .WithDescription("The body is Tavus' create request without callback_url. A timer left out takes the tenant's " +
                 "default; one outside the bounds is refused (422) or clamped (listed in adjustments).")
             .Accepts<CreateConversationRequest>("application/json")
+            .ProducesValidationProblem()
             .ProducesValidationProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status502BadGateway)
@@ -61,7 +67,8 @@ public static class ConversationsApi
             .WithSummary("The conversation's timeline, oldest first; with Accept: text/event-stream a live stream.")
             .WithDescription("The stream sends the timeline so far, then each event as it is recorded, and closes once the " +
                 "conversation ended and its transcript arrived (or Events:TranscriptWaitSeconds after the end).")
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
         return app;
     }
 
@@ -72,29 +79,36 @@ public static class ConversationsApi
         SqliteWriteGate gate,
         TimeProvider time,
         IOptions<WebhooksOptions> webhooks,
+        IOptions<ConversationsOptions> limits,
         IOptions<JsonOptions> json,
         ILogger<Conversation> logger)
     {
         var tenantId = context.User.TenantId();
-        using var buffer = new MemoryStream();
-        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
-        var bytes = buffer.ToArray();
+        var maxBodyBytes = limits.Value.MaxBodyBytes;
+        if (await RequestBody.ReadAsync(context.Request, maxBodyBytes, context.RequestAborted) is not { } bytes)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "The body is too large.",
+                detail: $"A create body is at most Conversations:MaxBodyBytes ({maxBodyBytes} bytes).");
+        }
         JsonElement root;
         try
         {
-            root = JsonSerializer.Deserialize<JsonElement>(bytes);
+            using var document = JsonDocument.Parse(bytes, new JsonDocumentOptions { AllowDuplicateProperties = false });
+            root = document.RootElement.Clone();
         }
-        catch (JsonException ex)
+        catch (JsonException)
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "The body is not valid JSON.", detail: ex.Message);
+            // JsonException's message can quote a megabyte-long name back: say what, not that.
+            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "The body is not valid JSON.",
+                detail: "The body must be one JSON object, with each property name at most once.");
         }
 
         var errors = new Dictionary<string, string[]>();
         var request = ValidatedCreate.Validate(root, errors);
         var idempotencyKey = context.Request.Headers[Idempotency.Header].ToString();
-        if (idempotencyKey.Length > 200)
+        if (idempotencyKey.Length > 200 || !TextRules.IsStorable(idempotencyKey))
         {
-            errors[Idempotency.Header] = ["Idempotency-Key is at most 200 characters."];
+            errors[Idempotency.Header] = ["Idempotency-Key is at most 200 characters, without control characters."];
         }
         if (request is null || errors.Count > 0)
         {
@@ -115,7 +129,7 @@ public static class ConversationsApi
 
         if (idempotencyKey.Length > 0)
         {
-            var claim = await Idempotency.ClaimAsync(db, tenantId, idempotencyKey, Idempotency.Hash(bytes),
+            var claim = await Idempotency.ClaimAsync(db, tenantId, idempotencyKey, Idempotency.Hash(bytes.Span),
                 time.GetUtcNow().UtcDateTime, context.RequestAborted);
             switch (claim)
             {
@@ -356,8 +370,17 @@ public static class ConversationsApi
         }
         if (context.Request.Headers.Accept.ToString().Contains("text/event-stream", StringComparison.OrdinalIgnoreCase))
         {
-            return TypedResults.ServerSentEvents(
-                LiveTimeline.ReadAsync(conversation.Id, context.Response, db, live, time, streamOptions.Value, context.RequestAborted));
+            var max = streamOptions.Value.MaxStreamsPerTenant;
+            if (live.TryOpenStream(conversation.TenantId, max) is not { } slot)
+            {
+                return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many live streams",
+                    detail: $"This tenant already holds {max} live event streams (Events:MaxStreamsPerTenant); close one first.",
+                    type: Problems.TooManyStreams);
+            }
+            // Freed with the request, however it ends: the stream may never be enumerated.
+            context.Response.RegisterForDispose(slot);
+            return TypedResults.ServerSentEvents(LiveTimeline.ReadAsync(conversation.Id, conversation.Status == ConversationStatus.Failed,
+                context.Response, db, live, time, streamOptions.Value, context.RequestAborted));
         }
         var events = await Timeline(db, conversation.Id, context.RequestAborted);
         return TypedResults.Ok(events.Select(EventResponse.From).ToList());
@@ -367,6 +390,10 @@ public static class ConversationsApi
     internal static Task<Conversation?> FindAsync(IQueryable<Conversation> conversations, HttpContext context, string id)
     {
         var tenantId = context.User.TenantId();
+        if (!Conversation.IsPlausibleId(id))
+        {
+            return Task.FromResult<Conversation?>(null);
+        }
         context.SetConversationId(id);
         return conversations.FirstOrDefaultAsync(c => c.TenantId == tenantId && c.Status != ConversationStatus.Pending &&
             (c.TavusId == id || c.Id == id), context.RequestAborted);
@@ -384,7 +411,7 @@ public static class ConversationsApi
 
     private static ProblemHttpResult NotFound(string id) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Conversation not found",
-            detail: $"No conversation '{id}' for this tenant.");
+            detail: $"No conversation '{Problems.Quote(id)}' for this tenant.");
 
     private static string EncodeCursor(Conversation c) =>
         ApiKeys.Base64Url(Encoding.UTF8.GetBytes($"{c.CreatedAt.Ticks.ToString(CultureInfo.InvariantCulture)}|{c.Id}"));
@@ -397,7 +424,9 @@ public static class ConversationsApi
             padded += new string('=', (4 - padded.Length % 4) % 4);
             var text = Encoding.UTF8.GetString(Convert.FromBase64String(padded));
             var parts = text.Split('|', 2);
+            // A cursor is the client's input like any other: a crafted one may hold any number.
             return parts.Length == 2 && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)
+                && ticks <= DateTime.MaxValue.Ticks && parts[1].Length is > 0 and <= 32 && TextRules.IsStorable(parts[1])
                 ? (new DateTime(ticks, DateTimeKind.Utc), parts[1])
                 : null;
         }

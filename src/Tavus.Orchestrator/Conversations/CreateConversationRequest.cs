@@ -103,13 +103,30 @@ public sealed record ValidatedCreate(JsonObject Body, int? MaxCallDuration, int?
     }
 
     private static bool HasText(JsonElement root, string name) =>
-        root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String && !string.IsNullOrWhiteSpace(value.GetString());
+        root.TryGetProperty(name, out var value) && !string.IsNullOrWhiteSpace(Hosting.TextRules.Read(value));
+
+    /// <summary>More errors than this are not listed: the answer stays small whatever the body holds.</summary>
+    private const int MaxErrors = 10;
+
+    /// <summary>The longest text a field may hold; free text (the context, the greeting) is bounded by the body alone.</summary>
+    private static int MaxLength(string name) => name switch
+    {
+        "conversational_context" or "custom_greeting" => int.MaxValue,
+        "conversation_name" => 256,
+        _ => 512,
+    };
+
+    private const int MaxArrayItems = 100;
 
     private static void CheckObject(JsonElement element, Dictionary<string, Kind> known, Dictionary<string, Kind> otherLevel, string prefix, Dictionary<string, string[]> errors)
     {
         foreach (var property in element.EnumerateObject())
         {
-            var field = prefix + property.Name;
+            if (errors.Count >= MaxErrors)
+            {
+                return;
+            }
+            var field = prefix + Hosting.Problems.Quote(property.Name);
             if (property.Name == "callback_url")
             {
                 errors[field] = ["callback_url is set by the orchestrator, which receives Tavus' callbacks for you; leave it out."];
@@ -124,32 +141,42 @@ public sealed record ValidatedCreate(JsonObject Body, int? MaxCallDuration, int?
             {
                 continue;
             }
+            var maxLength = MaxLength(property.Name);
             var ok = kind switch
             {
-                Kind.String => property.Value.ValueKind == JsonValueKind.String,
+                Kind.String => property.Value.ValueKind == JsonValueKind.String && IsText(property.Value, maxLength),
                 Kind.Bool => property.Value.ValueKind is JsonValueKind.True or JsonValueKind.False,
                 Kind.Integer => property.Value.ValueKind == JsonValueKind.Number && property.Value.TryGetInt32(out _),
-                Kind.StringArray => property.Value.ValueKind == JsonValueKind.Array &&
-                    property.Value.EnumerateArray().All(item => item.ValueKind == JsonValueKind.String),
+                Kind.StringArray => property.Value.ValueKind == JsonValueKind.Array && property.Value.GetArrayLength() <= MaxArrayItems &&
+                    property.Value.EnumerateArray().All(item => item.ValueKind == JsonValueKind.String && IsText(item, maxLength)),
                 Kind.Object => property.Value.ValueKind == JsonValueKind.Object,
                 _ => false,
             };
             if (!ok)
             {
+                var limit = maxLength == int.MaxValue ? "" : $" of at most {maxLength} characters";
                 errors[field] = [kind switch
                 {
-                    Kind.String => $"{property.Name} must be a string.",
+                    Kind.String => $"{property.Name} must be a string{limit}, without control characters.",
                     Kind.Bool => $"{property.Name} must be true or false.",
                     Kind.Integer => $"{property.Name} must be a whole number of seconds.",
-                    Kind.StringArray => $"{property.Name} must be an array of strings.",
+                    Kind.StringArray => $"{property.Name} must be an array of at most {MaxArrayItems} strings{limit}.",
                     _ => $"{property.Name} must be an object.",
                 }];
             }
         }
     }
 
+    private static bool IsText(JsonElement value, int maxLength) =>
+        Hosting.TextRules.ReadStorable(value, maxLength, freeText: true) is not null;
+
     private static string UnknownFieldMessage(string name, IEnumerable<string> known, IEnumerable<string> otherLevel, string prefix)
     {
+        if (name.Length > Hosting.Problems.QuoteLength)
+        {
+            // No known name is anywhere near this long; the message quotes only its start.
+            return $"Unknown field '{Hosting.Problems.Quote(name)}'.";
+        }
         var nearest = known.Select(k => (Name: k, Distance: Levenshtein(name, k))).MinBy(k => k.Distance);
         if (nearest.Name is not null && nearest.Distance <= Math.Max(2, name.Length / 4))
         {

@@ -24,6 +24,10 @@ public sealed class EventOptions
     [Range(0, 1L << 30)]
     public long CheckpointBytes { get; set; } = 2 * 1024 * 1024;
 
+    /// <summary>Live event streams one tenant may hold open at once; past it, 429.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxStreamsPerTenant { get; set; } = 1000;
+
     /// <summary>How long a stream stays open after the end, waiting for the transcript.</summary>
     [Range(0, 3600)]
     public int TranscriptWaitSeconds { get; set; } = 60;

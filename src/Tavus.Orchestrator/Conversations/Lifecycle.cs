@@ -80,8 +80,8 @@ public static class Lifecycle
     }
 
     private static string? StringProperty(JsonElement properties, string name) =>
-        properties.ValueKind == JsonValueKind.Object && properties.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
-            ? value.GetString()
+        properties.ValueKind == JsonValueKind.Object && properties.TryGetProperty(name, out var value)
+            ? Hosting.TextRules.Read(value)
             : null;
 }
 

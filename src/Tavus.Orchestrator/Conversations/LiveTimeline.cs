@@ -10,10 +10,12 @@ public static class LiveTimeline
 {
     /// <summary>
     /// Subscribes before reading the stored timeline, so that no event falls between the two; an
-    /// event both read and received is sent once (by its id).
+    /// event both read and received is sent once (by its id). A <paramref name="final"/> stream (a
+    /// failed conversation: nothing more will come) ends after the timeline.
     /// </summary>
     public static async IAsyncEnumerable<SseItem<EventResponse>> ReadAsync(
         string conversationKey,
+        bool final,
         HttpResponse response,
         OrchestratorDbContext db,
         ConversationEvents live,
@@ -33,6 +35,11 @@ public static class LiveTimeline
             sent.Add(stored.Id);
             Track(stored);
             yield return Item(stored);
+        }
+
+        if (final)
+        {
+            yield break;
         }
 
         CancellationTokenSource? transcriptWait = null;

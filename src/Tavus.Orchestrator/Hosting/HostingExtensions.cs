@@ -18,6 +18,8 @@ public static class HostingExtensions
         options.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
         options.DictionaryKeyPolicy = null;
         options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
+        // RFC 8259 leaves a repeated name undefined, and parsers differ on which one wins: refuse it.
+        options.AllowDuplicateProperties = false;
     }
 
     /// <summary>Those options, for JSON this service stores or sends outside an HTTP answer.</summary>
@@ -40,15 +42,8 @@ public static class HostingExtensions
 
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.ConfigureHttpJsonOptions(options => ConfigureJson(options.SerializerOptions));
-        builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
-            context.ProblemDetails.Extensions.Remove("exception"));
-        // A body that breaks off (the client hung up, or sent less than its Content-Length) is the
-        // client's error, answered with Kestrel's status (400, 408, 413), not a logged server error.
-        builder.Services.Configure<ExceptionHandlerOptions>(options =>
-        {
-            options.StatusCodeSelector = exception => exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError;
-            options.SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException;
-        });
+        builder.Services.AddProblems();
+        builder.AddRateLimits();
         builder.Services.AddOpenApiDocument();
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
         return builder;
@@ -92,6 +87,7 @@ public static class HostingExtensions
         app.UseStatusCodePages();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseRateLimiter();
         return app;
     }
 

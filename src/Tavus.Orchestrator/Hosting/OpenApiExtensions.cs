@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 
 namespace Tavus.Orchestrator.Hosting;
@@ -63,6 +64,11 @@ public static class OpenApiExtensions
     public static IServiceCollection AddOpenApiDocument(this IServiceCollection services) =>
         services.AddOpenApi(options =>
         {
+            // The mounted simulator has types of the same names (its CreateConversationRequest is
+            // Tavus', with callback_url): its schemas get a prefix so neither replaces the other.
+            options.CreateSchemaReferenceId = type => OpenApiOptions.CreateDefaultSchemaReferenceId(type) is { } id &&
+                type.Type.Namespace?.StartsWith("Tavus.Simulator", StringComparison.Ordinal) == true ? "Simulator" + id
+                : OpenApiOptions.CreateDefaultSchemaReferenceId(type);
             options.AddDocumentTransformer((document, _, _) =>
             {
                 document.Info = new OpenApiInfo

@@ -77,6 +77,12 @@ public sealed class Reconciler(
             {
                 logger.LogWarning("Could not reconcile {ConversationKey}: {Failure} {Detail}", id, ex.Failure, ex.Message);
             }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                // Tavus' answers are untrusted input: one of an unexpected shape skips its
+                // conversation (retried next pass), not the rest of the pass.
+                logger.LogWarning(ex, "Could not reconcile {ConversationKey}; skipped until the next pass", id);
+            }
         }
         return checkedCount;
     }
@@ -125,7 +131,7 @@ public sealed class Reconciler(
         {
             var shutdown = remote.Events?.FirstOrDefault(e => e.EventType == "system.shutdown");
             var reason = remote.ShutdownReason
-                ?? (shutdown?.Properties is { ValueKind: JsonValueKind.Object } p && p.TryGetProperty("shutdown_reason", out var r) ? r.GetString() : null);
+                ?? (shutdown?.Properties is { ValueKind: JsonValueKind.Object } p && p.TryGetProperty("shutdown_reason", out var r) ? Hosting.TextRules.ReadStorable(r, 1000) : null);
             var endedAt = shutdown is not null ? ParsedCallback.ParseTimestamp(shutdown.Timestamp) : null;
             await RecordEndAsync(conversation, reason ?? "ended (no reason given by Tavus)", endedAt, now, cancellationToken);
 

@@ -89,7 +89,7 @@ public sealed class TavusClient(HttpClient http)
         {
             return JsonSerializer.Deserialize<T>(text, HostingExtensions.Json);
         }
-        catch (JsonException ex)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
             throw new TavusException(TavusFailure.Unavailable, "Tavus answered with a body that is not the expected JSON.", ex);
         }
@@ -106,7 +106,7 @@ public sealed class TavusClient(HttpClient http)
                 if (document.RootElement.ValueKind == JsonValueKind.Object &&
                     document.RootElement.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String)
                 {
-                    return value.GetString();
+                    return Hosting.TextRules.Read(value);
                 }
             }
         }

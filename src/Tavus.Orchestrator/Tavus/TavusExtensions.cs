@@ -38,6 +38,9 @@ public static class TavusExtensions
                 }
                 // The resilience handler owns the timeouts.
                 client.Timeout = Timeout.InfiniteTimeSpan;
+                // Tavus' answers are untrusted input: a larger one fails the call (as unavailable)
+                // instead of filling memory. A verbose GET with a long transcript stays well under it.
+                client.MaxResponseContentBufferSize = options.MaxAnswerBytes;
             })
             .AddStandardResilienceHandler()
             .Configure((HttpStandardResilienceOptions resilience, IServiceProvider services) =>

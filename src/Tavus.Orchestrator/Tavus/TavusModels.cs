@@ -29,7 +29,7 @@ public enum TavusFailure
     Unavailable,
     /// <summary>Tavus did not answer in time: 504.</summary>
     Timeout,
-    /// <summary>Tavus does not know the conversation: 404 from Tavus.</summary>
+    /// <summary>Tavus does not know the conversation (its 404): 502, for it is Tavus refusing, not our 404.</summary>
     NotFound,
 }
 
@@ -41,7 +41,6 @@ public sealed class TavusException(TavusFailure failure, string message, Excepti
     {
         TavusFailure.ConcurrencyLimit => StatusCodes.Status429TooManyRequests,
         TavusFailure.Timeout => StatusCodes.Status504GatewayTimeout,
-        TavusFailure.NotFound => StatusCodes.Status404NotFound,
         _ => StatusCodes.Status502BadGateway,
     };
 
@@ -54,5 +53,6 @@ public sealed class TavusException(TavusFailure failure, string message, Excepti
         _ => "Tavus is unavailable",
     };
 
-    public ProblemHttpResult ToProblem() => TypedResults.Problem(statusCode: StatusCode, title: Title, detail: Message);
+    public ProblemHttpResult ToProblem() => TypedResults.Problem(statusCode: StatusCode, title: Title, detail: Message,
+        type: Failure == TavusFailure.ConcurrencyLimit ? Hosting.Problems.TavusConcurrencyLimit : null);
 }

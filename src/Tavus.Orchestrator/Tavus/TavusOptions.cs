@@ -19,5 +19,9 @@ public sealed class TavusOptions
     [Range(1, 600)]
     public int TotalTimeoutSeconds { get; set; } = 30;
 
+    /// <summary>The largest answer read from Tavus; past it the call fails as if Tavus were unavailable.</summary>
+    [Range(64 * 1024, 1L << 30)]
+    public long MaxAnswerBytes { get; set; } = 16 * 1024 * 1024;
+
     public bool UseSimulator => string.IsNullOrEmpty(ApiKey);
 }

@@ -3,7 +3,6 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Tavus.Orchestrator.Data;
@@ -23,7 +22,8 @@ internal sealed class TenantKeyHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    OrchestratorDbContext db) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    OrchestratorDbContext db,
+    Refusals refusals) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -31,11 +31,16 @@ internal sealed class TenantKeyHandler(
         {
             return AuthenticateResult.NoResult();
         }
+        if (KeyGuessing.Refused(Context, refusals) is { } refused)
+        {
+            return refused;
+        }
         var hash = ApiKeys.Hash(key);
         var tenantId = await db.Tenants.AsNoTracking()
             .Where(t => t.ApiKeyHash == hash).Select(t => t.Id).FirstOrDefaultAsync(Context.RequestAborted);
         if (tenantId is null)
         {
+            refusals.Count(Context, RefusalKind.Authentication);
             return AuthenticateResult.Fail("Unknown API key.");
         }
         var identity = new ClaimsIdentity([new Claim(AuthSchemes.TenantIdClaim, tenantId)], Scheme.Name);
@@ -43,7 +48,7 @@ internal sealed class TenantKeyHandler(
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
-        Problems.WriteAsync(Context, StatusCodes.Status401Unauthorized, "Unauthorized",
+        KeyGuessing.ChallengeAsync(Context) ?? Problems.WriteAsync(Context, StatusCodes.Status401Unauthorized, "Unauthorized",
             $"A valid tenant API key is required in the {AuthSchemes.TenantHeader} header.");
 }
 
@@ -52,7 +57,8 @@ internal sealed class AdminKeyHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    IOptionsMonitor<AdminOptions> admin) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    IOptionsMonitor<AdminOptions> admin,
+    Refusals refusals) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -61,8 +67,13 @@ internal sealed class AdminKeyHandler(
         {
             return Task.FromResult(AuthenticateResult.NoResult());
         }
+        if (KeyGuessing.Refused(Context, refusals) is { } refused)
+        {
+            return Task.FromResult(refused);
+        }
         if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(key), Encoding.UTF8.GetBytes(expected)))
         {
+            refusals.Count(Context, RefusalKind.Authentication);
             return Task.FromResult(AuthenticateResult.Fail("Wrong admin key."));
         }
         var identity = new ClaimsIdentity([new Claim(ClaimTypes.Role, "admin")], Scheme.Name);
@@ -70,25 +81,36 @@ internal sealed class AdminKeyHandler(
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
-        string.IsNullOrEmpty(admin.CurrentValue.ApiKey)
+        KeyGuessing.ChallengeAsync(Context) ?? (string.IsNullOrEmpty(admin.CurrentValue.ApiKey)
             ? Problems.WriteAsync(Context, StatusCodes.Status403Forbidden, "Forbidden",
                 "The admin API is disabled: no Admin:ApiKey is configured.")
             : Problems.WriteAsync(Context, StatusCodes.Status401Unauthorized, "Unauthorized",
-                $"A valid operator key is required in the {AuthSchemes.AdminHeader} header.");
+                $"A valid operator key is required in the {AuthSchemes.AdminHeader} header."));
 }
 
-internal static class Problems
+/// <summary>
+/// An address that sent too many wrong keys in the last minute is answered 429 for any key, before
+/// the key is looked at: guessing a key (the operator's above all) costs the guesser time.
+/// </summary>
+internal static class KeyGuessing
 {
-    public static async Task WriteAsync(HttpContext context, int status, string title, string detail)
+    private const string RetryAfterItem = "KeyGuessing.RetryAfter";
+
+    public static AuthenticateResult? Refused(HttpContext context, Refusals refusals)
     {
-        context.Response.StatusCode = status;
-        var problems = context.RequestServices.GetRequiredService<IProblemDetailsService>();
-        await problems.WriteAsync(new ProblemDetailsContext
+        if (refusals.MayTry(context, RefusalKind.Authentication, out var retryAfter))
         {
-            HttpContext = context,
-            ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail },
-        });
+            return null;
+        }
+        context.Items[RetryAfterItem] = retryAfter;
+        return AuthenticateResult.Fail("Too many wrong keys from this address.");
     }
+
+    /// <summary>The 429 challenge for a refused address; null for any other failure.</summary>
+    public static Task? ChallengeAsync(HttpContext context) =>
+        context.Items[RetryAfterItem] is TimeSpan retryAfter
+            ? RateLimits.TooManyAsync(context, retryAfter, "Too many wrong keys from this address; retry later.")
+            : null;
 }
 
 public static class TenantClaims

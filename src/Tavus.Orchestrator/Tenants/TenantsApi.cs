@@ -53,8 +53,10 @@ public static partial class TenantsApi
         app.MapGet("/tenant", GetOwnTenant)
             .WithTags("Tenant")
             .RequireAuthorization(AuthSchemes.Tenant)
+            .RequireRateLimiting(RateLimits.TenantPolicy)
             .WithSummary("The calling tenant: its id, name and policy.")
-            .ProducesProblem(StatusCodes.Status401Unauthorized);
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
         return app;
     }
 
@@ -69,9 +71,9 @@ public static partial class TenantsApi
         {
             errors["id"] = ["id is required: 1–64 characters of a-z, 0-9, '-' or '_', starting with a letter or digit."];
         }
-        if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 200)
+        if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 200 || !TextRules.IsStorable(request.Name))
         {
-            errors["name"] = ["name is required, at most 200 characters."];
+            errors["name"] = ["name is required, at most 200 characters, without control characters."];
         }
         var (policy, policyErrors) = request.Policy?.Validate() ?? (TenantPolicy.TavusDefaults, []);
         foreach (var (field, messages) in policyErrors)
@@ -118,7 +120,7 @@ public static partial class TenantsApi
 
     private static async Task<Results<Ok<TenantResponse>, ProblemHttpResult>> GetTenant(
         string id, OrchestratorDbContext db, CancellationToken cancellationToken) =>
-        await db.Tenants.AsNoTracking().FirstOrDefaultAsync(t => t.Id == id, cancellationToken) is { } tenant
+        TenantIdPattern().IsMatch(id) && await db.Tenants.AsNoTracking().FirstOrDefaultAsync(t => t.Id == id, cancellationToken) is { } tenant
             ? TypedResults.Ok(TenantResponse.From(tenant))
             : TenantNotFound(id);
 
@@ -130,7 +132,7 @@ public static partial class TenantsApi
         {
             return TypedResults.ValidationProblem(errors, title: "The policy is not valid.");
         }
-        var tenant = await db.Tenants.FirstOrDefaultAsync(t => t.Id == id, cancellationToken);
+        var tenant = TenantIdPattern().IsMatch(id) ? await db.Tenants.FirstOrDefaultAsync(t => t.Id == id, cancellationToken) : null;
         if (tenant is null)
         {
             return TenantNotFound(id);
@@ -143,6 +145,10 @@ public static partial class TenantsApi
     private static async Task<Results<Ok<ApiKeyResponse>, ProblemHttpResult>> RotateKey(
         string id, OrchestratorDbContext db, CancellationToken cancellationToken)
     {
+        if (!TenantIdPattern().IsMatch(id))
+        {
+            return TenantNotFound(id);
+        }
         var apiKey = ApiKeys.Generate();
         var updated = await db.Tenants.Where(t => t.Id == id)
             .ExecuteUpdateAsync(t => t.SetProperty(x => x.ApiKeyHash, ApiKeys.Hash(apiKey)), cancellationToken);
@@ -157,5 +163,5 @@ public static partial class TenantsApi
     }
 
     private static ProblemHttpResult TenantNotFound(string id) =>
-        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Tenant not found", detail: $"No tenant '{id}'.");
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Tenant not found", detail: $"No tenant '{Problems.Quote(id)}'.");
 }

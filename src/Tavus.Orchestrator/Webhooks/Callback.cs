@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Metadata;
 using Tavus.Orchestrator.Conversations;
+using Tavus.Orchestrator.Hosting;
 
 namespace Tavus.Orchestrator.Webhooks;
 
@@ -60,7 +61,10 @@ public sealed record ParsedCallback(
     string PropertiesRaw,
     string DedupeKey)
 {
-    /// <summary>Parses a callback body; null with a reason when it is not one.</summary>
+    /// <summary>Unix seconds of 9999-12-31T23:59:59Z, the last second a <see cref="DateTime"/> holds.</summary>
+    private const double MaxUnixSeconds = 253_402_300_799;
+
+    /// <summary>Parses a callback body; null with a reason, naming the field, when it is not one.</summary>
     public static ParsedCallback? Parse(JsonElement root, ReadOnlySpan<byte> body, out string? error)
     {
         error = null;
@@ -69,49 +73,84 @@ public sealed record ParsedCallback(
             error = "The body must be a JSON object.";
             return null;
         }
-        if (!root.TryGetProperty("conversation_id", out var id) || id.ValueKind != JsonValueKind.String || string.IsNullOrEmpty(id.GetString()))
+        // Both are stored as they are (our columns hold 64 and 128 characters).
+        var conversationId = Identifier(root, "conversation_id", 64, ref error);
+        var eventType = Identifier(root, "event_type", 128, ref error);
+        if (conversationId is null || eventType is null)
         {
-            error = "conversation_id is missing.";
             return null;
         }
-        if (!root.TryGetProperty("event_type", out var type) || type.ValueKind != JsonValueKind.String || string.IsNullOrEmpty(type.GetString()))
+        DateTime? timestamp = null;
+        if (root.TryGetProperty("timestamp", out var ts) && ts.ValueKind != JsonValueKind.Null)
         {
-            error = "event_type is missing.";
-            return null;
+            timestamp = ParseTimestamp(ts);
+            if (timestamp is null)
+            {
+                error = "timestamp must be an ISO-8601 time or Unix seconds between 1970 and 9999.";
+                return null;
+            }
         }
-        var timestamp = root.TryGetProperty("timestamp", out var ts) ? ParseTimestamp(ts) : null;
-        long? seq = root.TryGetProperty("seq", out var s) && s.ValueKind == JsonValueKind.Number && s.TryGetInt64(out var n) ? n : null;
+        long? seq = null;
+        if (root.TryGetProperty("seq", out var s) && s.ValueKind != JsonValueKind.Null)
+        {
+            if (s.ValueKind != JsonValueKind.Number || !s.TryGetInt64(out var n) || n < 0)
+            {
+                error = "seq must be a whole number from 0 to 2^63-1.";
+                return null;
+            }
+            seq = n;
+        }
         var properties = root.TryGetProperty("properties", out var p) ? p : default;
+        if (properties.ValueKind == JsonValueKind.Object && properties.TryGetProperty("shutdown_reason", out var reason) &&
+            reason.ValueKind == JsonValueKind.String && TextRules.ReadStorable(reason, 1000) is null)
+        {
+            error = "properties.shutdown_reason must be at most 1000 characters without control characters.";
+            return null;
+        }
         var propertiesRaw = properties.ValueKind == JsonValueKind.Undefined ? "{}" : properties.GetRawText();
         // Tavus sends no event id: seq where present, else the whole body identifies a delivery.
         var dedupeKey = seq is { } sequence
             ? $"seq:{sequence}"
             : "sha256:" + Convert.ToHexStringLower(SHA256.HashData(body));
-        return new ParsedCallback(id.GetString()!, type.GetString()!, timestamp, seq, properties, propertiesRaw, dedupeKey);
+        return new ParsedCallback(conversationId, eventType, timestamp, seq, properties, propertiesRaw, dedupeKey);
     }
 
-    /// <summary>ISO-8601 strings and Unix seconds with a fraction (<c>1752218165.123</c>) are both Tavus'.</summary>
+    private static string? Identifier(JsonElement root, string name, int maxLength, ref string? error)
+    {
+        if (root.TryGetProperty(name, out var value) && TextRules.ReadStorable(value, maxLength) is { Length: > 0 } text)
+        {
+            return text;
+        }
+        error ??= $"{name} is missing, or not a string of 1 to {maxLength} printable characters.";
+        return null;
+    }
+
+    /// <summary>
+    /// ISO-8601 strings and Unix seconds with a fraction (<c>1752218165.123</c>) are both Tavus';
+    /// null for anything else, and for seconds outside 1970–9999 (<c>1e300</c> is no time).
+    /// </summary>
     public static DateTime? ParseTimestamp(JsonElement value)
     {
         switch (value.ValueKind)
         {
             case JsonValueKind.Number when value.TryGetDouble(out var seconds):
-                return DateTime.UnixEpoch.AddTicks((long)Math.Round(seconds * TimeSpan.TicksPerSecond));
+                return FromUnixSeconds(seconds);
             case JsonValueKind.String:
-                var text = value.GetString();
+                var text = TextRules.Read(value);
                 if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed))
                 {
                     return parsed.UtcDateTime;
                 }
-                if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var s))
-                {
-                    return DateTime.UnixEpoch.AddTicks((long)Math.Round(s * TimeSpan.TicksPerSecond));
-                }
-                return null;
+                return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) ? FromUnixSeconds(s) : null;
             default:
                 return null;
         }
     }
+
+    private static DateTime? FromUnixSeconds(double seconds) =>
+        seconds is >= 0 and <= MaxUnixSeconds
+            ? DateTime.UnixEpoch.AddTicks((long)Math.Round(seconds * TimeSpan.TicksPerSecond))
+            : null;
 
     public ConversationEvent ToEvent(string conversationKey, DateTime receivedAt) => new()
     {

@@ -4,44 +4,46 @@ using Tavus.Orchestrator.Data;
 
 namespace Tavus.Orchestrator.Webhooks;
 
-/// <summary>What a callback needs to know of its conversation: our key and its token's hash.</summary>
-public sealed record CallbackTarget(string Key, string? TavusId, string TokenHash);
+/// <summary>What a callback needs to know of its conversation: our key and Tavus' id, once known.</summary>
+public sealed record CallbackTarget(string Key, string? TavusId);
 
 /// <summary>
-/// Finds the conversation a callback names, from memory after the first callback of each
-/// conversation, so the token check costs no database read on the hot path. Ids and token hashes
-/// never change once Tavus' id is known, so the cache cannot go stale.
+/// Finds the conversation a callback token belongs to, before the body is read: by the token's
+/// SHA-256, under the unique index on it, and from memory after the first callback of each
+/// conversation, so the check costs no database read on the hot path. The token is 256 random
+/// bits, so looking its hash up (as for API keys) tells a guesser nothing a comparison would not.
+/// A target is cached only once Tavus' id is known: neither changes after that.
 /// </summary>
 public sealed class CallbackTargets(IServiceScopeFactory scopes) : IDisposable
 {
-    private readonly MemoryCache _byTavusId = new(new MemoryCacheOptions { SizeLimit = 200_000 });
+    /// <summary>Our tokens are 43 characters; anything much longer is not one and is not hashed.</summary>
+    private const int MaxTokenLength = 128;
 
-    public async ValueTask<CallbackTarget?> FindAsync(string tavusId, string token, CancellationToken cancellationToken)
+    private readonly MemoryCache _byTokenHash = new(new MemoryCacheOptions { SizeLimit = 200_000 });
+
+    public async ValueTask<CallbackTarget?> FindAsync(string token, CancellationToken cancellationToken)
     {
-        if (_byTavusId.TryGetValue(tavusId, out CallbackTarget? cached))
+        if (token.Length > MaxTokenLength)
+        {
+            return null;
+        }
+        var hash = CallbackTokens.Hash(token);
+        if (_byTokenHash.TryGetValue(hash, out CallbackTarget? cached))
         {
             return cached;
         }
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
         var target = await db.Conversations.AsNoTracking()
-            .Where(c => c.TavusId == tavusId)
-            .Select(c => new CallbackTarget(c.Id, c.TavusId, c.CallbackTokenHash))
+            .Where(c => c.CallbackTokenHash == hash)
+            .Select(c => new CallbackTarget(c.Id, c.TavusId))
             .FirstOrDefaultAsync(cancellationToken);
-        if (target is not null)
+        if (target is { TavusId: not null })
         {
-            _byTavusId.Set(tavusId, target, new MemoryCacheEntryOptions { Size = 1, SlidingExpiration = TimeSpan.FromHours(2) });
-            return target;
+            _byTokenHash.Set(hash, target, new MemoryCacheEntryOptions { Size = 1, SlidingExpiration = TimeSpan.FromHours(2) });
         }
-
-        // Tavus' id is not known yet: the create's answer is still on its way or was lost, and
-        // only the token identifies the conversation. Not cached: the id will be adopted.
-        var hash = CallbackTokens.Hash(token);
-        return await db.Conversations.AsNoTracking()
-            .Where(c => c.TavusId == null && c.CallbackTokenHash == hash)
-            .Select(c => new CallbackTarget(c.Id, c.TavusId, c.CallbackTokenHash))
-            .FirstOrDefaultAsync(cancellationToken);
+        return target;
     }
 
-    public void Dispose() => _byTavusId.Dispose();
+    public void Dispose() => _byTokenHash.Dispose();
 }

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
 using Tavus.Orchestrator.Tenants;
 
 namespace Tavus.Orchestrator.Webhooks;
@@ -13,16 +12,6 @@ public static class CallbackTokens
     public static string Generate() => ApiKeys.Base64Url(RandomNumberGenerator.GetBytes(32));
 
     public static string Hash(string token) => ApiKeys.Hash(token);
-
-    public static bool Matches(string token, string storedHash)
-    {
-        Span<byte> actual = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes(token), actual);
-        Span<byte> expected = stackalloc byte[32];
-        return Convert.FromHexString(storedHash, expected, out _, out var written) == System.Buffers.OperationStatus.Done
-            && written == 32
-            && CryptographicOperations.FixedTimeEquals(actual, expected);
-    }
 
     public static string CallbackUrl(string publicBaseUrl, string token) =>
         $"{publicBaseUrl.TrimEnd('/')}/webhook?token={token}";

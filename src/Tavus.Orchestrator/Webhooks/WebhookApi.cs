@@ -1,6 +1,4 @@
-using System.Buffers;
 using System.Text.Json;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Tavus.Orchestrator.Conversations;
@@ -32,6 +30,7 @@ public static class WebhookApi
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return app;
     }
@@ -40,12 +39,26 @@ public static class WebhookApi
         HttpContext context,
         string? token,
         CallbackTargets targets,
+        Refusals refusals,
         EventWriter writer,
         TimeProvider time,
         IOptions<WebhooksOptions> options)
     {
         var cancellationToken = context.RequestAborted;
-        var body = await ReadBodyAsync(context.Request, options.Value.MaxBodyBytes, cancellationToken);
+        // Who may send is settled before a byte of the body is read: a stranger holds no buffer,
+        // and one who keeps guessing is slowed down before any lookup.
+        if (!refusals.MayTry(context, RefusalKind.Webhook, out var retryAfter))
+        {
+            return RateLimits.TooMany(context.Response, retryAfter, "Too many refused callbacks from this address; retry later.");
+        }
+        var target = string.IsNullOrEmpty(token) ? null : await targets.FindAsync(token, cancellationToken);
+        if (target is null)
+        {
+            refusals.Count(context, RefusalKind.Webhook);
+            return Unauthorized();
+        }
+
+        var body = await RequestBody.ReadAsync(context.Request, options.Value.MaxBodyBytes, cancellationToken);
         if (body is null)
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Callback too large",
@@ -56,11 +69,11 @@ public static class WebhookApi
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(body.Value);
+            document = JsonDocument.Parse(body.Value, DocumentOptions);
         }
         catch (JsonException)
         {
-            return BadCallback("The body is not JSON.");
+            return BadCallback("The body is not JSON, or has a property name twice.");
         }
         using var _ = document;
         var callback = ParsedCallback.Parse(document.RootElement, body.Value.Span, out var error);
@@ -70,14 +83,9 @@ public static class WebhookApi
         }
         context.SetConversationId(callback.ConversationId);
         context.SetEventType(callback.EventType);
-
-        if (string.IsNullOrEmpty(token))
+        if (target.TavusId is not null && target.TavusId != callback.ConversationId)
         {
-            return Unauthorized();
-        }
-        var target = await targets.FindAsync(callback.ConversationId, token, cancellationToken);
-        if (target is null || !CallbackTokens.Matches(token, target.TokenHash))
-        {
+            refusals.Count(context, RefusalKind.Webhook);
             return Unauthorized();
         }
 
@@ -96,46 +104,7 @@ public static class WebhookApi
         return outcome == RecordOutcome.Recorded ? WebhookAckResult.Recorded : WebhookAckResult.Duplicate;
     }
 
-    /// <summary>Reads the whole body, or null as soon as it is over the limit.</summary>
-    private static async Task<ReadOnlyMemory<byte>?> ReadBodyAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
-    {
-        if (request.ContentLength > limit)
-        {
-            return null;
-        }
-        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
-        {
-            sizeFeature.MaxRequestBodySize = limit;
-        }
-        var buffer = new ArrayBufferWriter<byte>((int)Math.Min(request.ContentLength ?? 16 * 1024, limit) + 1);
-        try
-        {
-            while (true)
-            {
-                // With a Content-Length, room for the rest and one byte to see the end; else 8 KiB at a time.
-                var want = request.ContentLength is { } length ? (int)Math.Max(1, length + 1 - buffer.WrittenCount) : 8 * 1024;
-                var read = await request.Body.ReadAsync(buffer.GetMemory(want), cancellationToken);
-                if (read == 0)
-                {
-                    return buffer.WrittenMemory;
-                }
-                buffer.Advance(read);
-                if (buffer.WrittenCount > limit)
-                {
-                    return null;
-                }
-            }
-        }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return null;
-        }
-        catch (BadHttpRequestException)
-        {
-            // The sender went away mid-body: nothing to store, nobody to answer.
-            return ReadOnlyMemory<byte>.Empty;
-        }
-    }
+    private static readonly JsonDocumentOptions DocumentOptions = new() { AllowDuplicateProperties = false };
 
     private static ProblemHttpResult BadCallback(string detail) =>
         TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Not a Tavus callback", detail: detail);

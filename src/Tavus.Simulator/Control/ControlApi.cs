@@ -61,6 +61,7 @@ internal static class ControlApi
         string conversationId, HttpRequest request, ConversationStore store, CancellationToken cancellationToken)
     {
         var (body, error) = await SimulatorResults.ReadJsonAsync<ParticipantRequest>(request, cancellationToken);
+        error ??= body?.ParticipantId is { Length: > MaxParticipantId } ? $"participant_id is at most {MaxParticipantId} characters." : null;
         if (error is not null)
         {
             return InvalidBody(error);
@@ -84,6 +85,7 @@ internal static class ControlApi
         string conversationId, HttpRequest request, ConversationStore store, CancellationToken cancellationToken)
     {
         var (body, error) = await SimulatorResults.ReadJsonAsync<ParticipantRequest>(request, cancellationToken);
+        error ??= body?.ParticipantId is { Length: > MaxParticipantId } ? $"participant_id is at most {MaxParticipantId} characters." : null;
         if (error is not null)
         {
             return InvalidBody(error);
@@ -138,6 +140,9 @@ internal static class ControlApi
             title: "Conversation not found",
             detail: $"No conversation {conversationId} exists (it may have been deleted).",
             statusCode: StatusCodes.Status404NotFound);
+
+    /// <summary>Ids are echoed in answers: a long one would make a long answer.</summary>
+    private const int MaxParticipantId = 128;
 
     private static ProblemHttpResult Conflict(string detail) =>
         TypedResults.Problem(title: "Not possible in the room's current state", detail: detail, statusCode: StatusCodes.Status409Conflict);
