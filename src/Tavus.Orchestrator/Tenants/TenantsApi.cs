@@ -9,9 +9,10 @@ namespace Tavus.Orchestrator.Tenants;
 
 public sealed record CreateTenantRequest(string? Id, string? Name, PolicyInput? Policy);
 
-public sealed record TenantResponse(string Id, string Name, TenantPolicy Policy, DateTime CreatedAt)
+/// <summary>A tenant, never its key; a <c>disabled</c> one (<c>demo</c> outside simulator mode) authenticates nothing.</summary>
+public sealed record TenantResponse(string Id, string Name, TenantPolicy Policy, DateTime CreatedAt, bool Disabled)
 {
-    public static TenantResponse From(Tenant tenant) => new(tenant.Id, tenant.Name, tenant.Policy, tenant.CreatedAt);
+    public static TenantResponse From(Tenant tenant) => new(tenant.Id, tenant.Name, tenant.Policy, tenant.CreatedAt, tenant.Disabled);
 }
 
 public sealed record CreatedTenantResponse(string Id, string Name, TenantPolicy Policy, DateTime CreatedAt, string ApiKey);
