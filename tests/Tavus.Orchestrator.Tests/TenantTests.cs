@@ -91,14 +91,33 @@ public sealed class TenantTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Without_an_admin_key_configured_the_admin_api_answers_403()
+    public async Task With_a_Tavus_key_and_no_admin_key_configured_the_admin_api_answers_403_even_to_the_demo_admin_key()
     {
+        await using var tavus = new SimulatorFactory(new FakeTimeProvider());
+        await using var factory = new OrchestratorFactory(settings: new() { ["Admin:ApiKey"] = "" }, tavus: tavus);
+        foreach (var key in new[] { "anything", "demo-admin-key" })
+        {
+            using var client = factory.CreateClient();
+            client.DefaultRequestHeaders.Add("X-Admin-Key", key);
+            var response = await client.GetAsync("/admin/tenants");
+            Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+            Assert.Equal(403, (await response.ReadJsonAsync()).GetProperty("status").GetInt32());
+        }
+    }
+
+    [Fact]
+    public async Task In_simulator_mode_an_unset_admin_key_is_demo_admin_key_and_the_log_says_so()
+    {
+        var logs = new LogCapture();
         await using var factory = new OrchestratorFactory(settings: new() { ["Admin:ApiKey"] = "" });
+        factory.ConfigureServices = services => services.AddSingleton<ILogEventSink>(logs);
         using var client = factory.CreateClient();
-        client.DefaultRequestHeaders.Add("X-Admin-Key", "anything");
-        var response = await client.GetAsync("/admin/tenants");
-        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
-        Assert.Equal(403, (await response.ReadJsonAsync()).GetProperty("status").GetInt32());
+        client.DefaultRequestHeaders.Add("X-Admin-Key", "demo-admin-key");
+
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/admin/tenants")).StatusCode);
+        Assert.Contains(logs.Events, e => e.Level == LogEventLevel.Warning
+            && e.RenderMessage().Contains("SIMULATOR MODE", StringComparison.Ordinal)
+            && e.RenderMessage().Contains("demo-admin-key", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -18,6 +18,8 @@ public static partial class TenantSeeding
 {
     public const string DemoTenantId = "demo";
     public const string DemoApiKey = "demo-key";
+    /// <summary>The admin key in simulator mode when Admin:ApiKey is not set.</summary>
+    public const string DemoAdminKey = "demo-admin-key";
 
     /// <summary>
     /// Configuration declares tenants: their name and policy are written at every start, their key
