@@ -71,6 +71,14 @@ public sealed class HostingTests : IAsyncLifetime
         Assert.Contains("/openapi/v1.json", config, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Swagger_UI_does_not_keep_the_keys_across_browser_sessions()
+    {
+        using var client = _factory.CreateClient();
+        var config = await client.GetStringAsync("/swagger/index.js");
+        Assert.Contains("\"persistAuthorization\":false", config.Replace(" ", "", StringComparison.Ordinal), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(null)]
     [InlineData("")]
