@@ -1,9 +1,12 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using Serilog.Core;
 using Serilog.Events;
 
@@ -66,6 +69,67 @@ public sealed class HostingTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
         var config = await client.GetStringAsync("/swagger/index.js");
         Assert.Contains("/openapi/v1.json", config, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Swagger_UI_does_not_keep_the_keys_across_browser_sessions()
+    {
+        using var client = _factory.CreateClient();
+        var config = await client.GetStringAsync("/swagger/index.js");
+        Assert.Contains("\"persistAuthorization\":false", config.Replace(" ", "", StringComparison.Ordinal), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("http://localhost:5080")]
+    [InlineData("http://127.0.0.2:5080")]
+    [InlineData("http://[::1]:5080")]
+    [InlineData("http://0.0.0.0:5080")]
+    [InlineData("/callbacks")]
+    [InlineData("orchestrator.example.com")]
+    [InlineData("ftp://orchestrator.example.com")]
+    public async Task With_Tavus_on_another_machine_a_callback_address_it_cannot_reach_stops_the_start(string? publicBaseUrl)
+    {
+        await using var tavus = new SimulatorFactory(new FakeTimeProvider());
+        await using var factory = new OrchestratorFactory(tavus: tavus, settings: new()
+        {
+            ["Tavus:BaseUrl"] = "https://tavusapi.com",
+            ["Webhooks:PublicBaseUrl"] = publicBaseUrl,
+        });
+        var error = Assert.Throws<OptionsValidationException>(() => factory.Server);
+        Assert.Contains("Webhooks:PublicBaseUrl", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("http://localhost:5090", "http://localhost:5080", "http://localhost:5080/webhook")]
+    [InlineData("http://127.0.0.1:5090", null, "http://localhost:5080/webhook")]
+    [InlineData("https://tavusapi.com", "https://orchestrator.example.com/base/", "https://orchestrator.example.com/base/webhook")]
+    public async Task A_callback_address_Tavus_can_reach_starts_and_goes_into_the_callback_url(string tavusBaseUrl, string? publicBaseUrl, string callbackUrl)
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2025, 5, 13, 6, 42, 58, 291, TimeSpan.Zero));
+        await using var tavus = new SimulatorFactory(time);
+        await using var factory = new OrchestratorFactory(time: time, tavus: tavus, settings: new()
+        {
+            ["Tavus:BaseUrl"] = tavusBaseUrl,
+            ["Webhooks:PublicBaseUrl"] = publicBaseUrl,
+        });
+        var tenant = await factory.CreateTenantAsync("acme");
+        var id = (await tenant.CreateConversationAsync()).Str("conversation_id");
+
+        // The callback_url as Tavus holds it.
+        using var tavusApi = tavus.CreateTavusClient();
+        var sent = (await tavusApi.GetFromJsonAsync<JsonElement>($"v2/conversations/{id}")).Str("callback_url");
+        Assert.StartsWith(callbackUrl + "?token=", sent, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task In_simulator_mode_no_callback_address_is_needed()
+    {
+        await using var factory = new OrchestratorFactory(settings: new() { ["Webhooks:PublicBaseUrl"] = null });
+        var tenant = await factory.CreateTenantAsync("acme");
+        var created = await tenant.CreateConversationAsync();
+        Assert.Equal("created", created.Str("status"));
     }
 
     [Fact]

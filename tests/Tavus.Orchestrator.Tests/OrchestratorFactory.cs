@@ -53,6 +53,8 @@ public sealed class OrchestratorFactory : WebApplicationFactory<Program>
         {
             _settings["Tavus:ApiKey"] = SimulatorKey;
             _settings["Tavus:BaseUrl"] = "http://tavus.test";
+            // Tavus off this machine needs an address it can reach, not loopback.
+            _settings["Webhooks:PublicBaseUrl"] = "http://orchestrator.test";
         }
         foreach (var (key, value) in settings ?? [])
         {

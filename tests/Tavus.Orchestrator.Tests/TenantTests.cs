@@ -1,6 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Serilog.Core;
+using Serilog.Events;
 
 namespace Tavus.Orchestrator.Tests;
 
@@ -87,14 +91,122 @@ public sealed class TenantTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Without_an_admin_key_configured_the_admin_api_answers_403()
+    public async Task With_a_Tavus_key_and_no_admin_key_configured_the_admin_api_answers_403_even_to_the_demo_admin_key()
     {
+        await using var tavus = new SimulatorFactory(new FakeTimeProvider());
+        await using var factory = new OrchestratorFactory(settings: new() { ["Admin:ApiKey"] = "" }, tavus: tavus);
+        foreach (var key in new[] { "anything", "demo-admin-key" })
+        {
+            using var client = factory.CreateClient();
+            client.DefaultRequestHeaders.Add("X-Admin-Key", key);
+            var response = await client.GetAsync("/admin/tenants");
+            Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+            Assert.Equal(403, (await response.ReadJsonAsync()).GetProperty("status").GetInt32());
+        }
+    }
+
+    [Fact]
+    public async Task In_simulator_mode_an_unset_admin_key_is_demo_admin_key_and_the_log_says_so()
+    {
+        var logs = new LogCapture();
         await using var factory = new OrchestratorFactory(settings: new() { ["Admin:ApiKey"] = "" });
+        factory.ConfigureServices = services => services.AddSingleton<ILogEventSink>(logs);
         using var client = factory.CreateClient();
-        client.DefaultRequestHeaders.Add("X-Admin-Key", "anything");
-        var response = await client.GetAsync("/admin/tenants");
-        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
-        Assert.Equal(403, (await response.ReadJsonAsync()).GetProperty("status").GetInt32());
+        client.DefaultRequestHeaders.Add("X-Admin-Key", "demo-admin-key");
+
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/admin/tenants")).StatusCode);
+        Assert.Contains(logs.Events, e => e.Level == LogEventLevel.Warning
+            && e.RenderMessage().Contains("SIMULATOR MODE", StringComparison.Ordinal)
+            && e.RenderMessage().Contains("demo-admin-key", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_demo_tenant_is_disabled_once_a_Tavus_key_is_set_keeps_its_conversations_and_is_enabled_again_in_simulator_mode()
+    {
+        var database = TestDatabase.Create();
+        await using (var simulatorMode = new OrchestratorFactory(database))
+        {
+            using var demo = simulatorMode.CreateTenantClient("demo-key");
+            await demo.CreateConversationAsync();
+        }
+
+        await using (var tavus = new SimulatorFactory(new FakeTimeProvider()))
+        await using (var withTavusKey = new OrchestratorFactory(database, tavus: tavus))
+        {
+            using var demo = withTavusKey.CreateTenantClient("demo-key");
+            var refused = await demo.GetAsync("/tenant");
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await demo.GetAsync("/conversations")).StatusCode);
+
+            using var admin = withTavusKey.CreateAdminClient();
+            var shown = await (await admin.GetAsync("/admin/tenants/demo")).ReadJsonAsync();
+            Assert.True(shown.GetProperty("disabled").GetBoolean());
+            Assert.Equal(1, withTavusKey.Scalar("SELECT COUNT(*) FROM \"Conversations\" WHERE \"TenantId\" = 'demo'"));
+        }
+
+        await using (var simulatorModeAgain = new OrchestratorFactory(database))
+        {
+            using var demo = simulatorModeAgain.CreateTenantClient("demo-key");
+            var me = await (await demo.GetAsync("/tenant")).ReadJsonAsync();
+            Assert.Equal("demo", me.Str("id"));
+            Assert.False(me.GetProperty("disabled").GetBoolean());
+            Assert.Single((await (await demo.GetAsync("/conversations")).ReadJsonAsync()).GetProperty("data").EnumerateArray());
+        }
+    }
+
+    [Fact]
+    public async Task With_a_Tavus_key_a_configured_tenant_with_the_public_demo_key_stops_the_start()
+    {
+        await using var tavus = new SimulatorFactory(new FakeTimeProvider());
+        await using var factory = new OrchestratorFactory(tavus: tavus, settings: new()
+        {
+            ["Tenants:0:Id"] = "demo",
+            ["Tenants:0:ApiKey"] = "demo-key",
+        });
+        var error = Assert.ThrowsAny<Exception>(() => factory.Server);
+        Assert.Contains("demo-key", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_rotated_key_of_a_configured_tenant_survives_a_restart_until_the_configured_key_changes()
+    {
+        var database = TestDatabase.Create();
+        var settings = new Dictionary<string, string?>
+        {
+            ["Tenants:0:Id"] = "seeded",
+            ["Tenants:0:Name"] = "Seeded",
+            ["Tenants:0:ApiKey"] = "configured-key",
+            ["Serilog:MinimumLevel:Default"] = "Information",
+        };
+        string rotatedKey;
+        await using (var first = new OrchestratorFactory(database, settings))
+        {
+            using var admin = first.CreateAdminClient();
+            rotatedKey = (await (await admin.PostAsync("/admin/tenants/seeded/keys", null)).ReadJsonAsync()).Str("api_key");
+        }
+
+        await using (var restarted = new OrchestratorFactory(database, settings))
+        {
+            using var rotated = restarted.CreateTenantClient(rotatedKey);
+            using var configured = restarted.CreateTenantClient("configured-key");
+            Assert.Equal("seeded", (await (await rotated.GetAsync("/tenant")).ReadJsonAsync()).Str("id"));
+            Assert.Equal(HttpStatusCode.Unauthorized, (await configured.GetAsync("/tenant")).StatusCode);
+        }
+
+        // The operator changes the configured key on purpose: it replaces the rotated one, and the log says so.
+        settings["Tenants:0:ApiKey"] = "changed-key";
+        var logs = new LogCapture();
+        await using (var reconfigured = new OrchestratorFactory(database, settings))
+        {
+            reconfigured.ConfigureServices = services => services.AddSingleton<ILogEventSink>(logs);
+            using var changed = reconfigured.CreateTenantClient("changed-key");
+            using var rotated = reconfigured.CreateTenantClient(rotatedKey);
+            Assert.Equal("seeded", (await (await changed.GetAsync("/tenant")).ReadJsonAsync()).Str("id"));
+            Assert.Equal(HttpStatusCode.Unauthorized, (await rotated.GetAsync("/tenant")).StatusCode);
+        }
+        Assert.Contains(logs.Events, e => e.MessageTemplate.Text.Contains("key in configuration changed", StringComparison.Ordinal)
+            && e.Properties["TenantId"] is ScalarValue { Value: "seeded" });
+        Assert.DoesNotContain("changed-key", logs.Text(), StringComparison.Ordinal);
     }
 
     [Fact]

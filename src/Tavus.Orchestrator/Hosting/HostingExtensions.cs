@@ -100,7 +100,6 @@ public static class HostingExtensions
             options.SwaggerEndpoint("/openapi/v1.json", "Tavus Orchestrator v1");
             options.RoutePrefix = "swagger";
             options.DocumentTitle = "Tavus Orchestrator";
-            options.EnablePersistAuthorization();
             options.EnableTryItOutByDefault();
         }));
         app.MapGet("/", () => TypedResults.Redirect("/swagger")).ExcludeFromDescription();

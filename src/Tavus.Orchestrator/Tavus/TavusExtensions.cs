@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using Polly;
+using Tavus.Orchestrator.Tenants;
 using Tavus.Orchestrator.Webhooks;
 using Tavus.Simulator;
 
@@ -64,9 +65,14 @@ public static class TavusExtensions
         if (options.UseSimulator)
         {
             app.MapTavusSimulator(SimulatorPrefix);
+            // The admin key is named only when it is the public default; a configured one is a secret.
+            var adminKey = app.Services.GetRequiredService<IOptions<AdminOptions>>().Value.ApiKey == TenantSeeding.DemoAdminKey
+                ? $"'{TenantSeeding.DemoAdminKey}' (Admin:ApiKey is not set)"
+                : "the configured Admin:ApiKey";
             app.Logger.LogWarning(
                 "SIMULATOR MODE: no Tavus:ApiKey is configured, so conversations go to the built-in Tavus simulator at {SimulatorPrefix}. " +
-                "Nothing reaches the real Tavus. Tenant 'demo' with key 'demo-key' is available.", SimulatorPrefix);
+                "Nothing reaches the real Tavus. Tenant 'demo' with key 'demo-key' is available; the admin API (X-Admin-Key) takes {AdminKey}.",
+                SimulatorPrefix, adminKey);
         }
         else
         {

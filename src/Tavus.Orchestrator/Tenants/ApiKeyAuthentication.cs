@@ -37,7 +37,7 @@ internal sealed class TenantKeyHandler(
         }
         var hash = ApiKeys.Hash(key);
         var tenantId = await db.Tenants.AsNoTracking()
-            .Where(t => t.ApiKeyHash == hash).Select(t => t.Id).FirstOrDefaultAsync(Context.RequestAborted);
+            .Where(t => t.ApiKeyHash == hash && !t.Disabled).Select(t => t.Id).FirstOrDefaultAsync(Context.RequestAborted);
         if (tenantId is null)
         {
             refusals.Count(Context, RefusalKind.Authentication);

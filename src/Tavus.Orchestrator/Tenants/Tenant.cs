@@ -14,6 +14,13 @@ public sealed class Tenant
     public required string ApiKeyHash { get; set; }
     public required TenantPolicy Policy { get; set; }
     public DateTime CreatedAt { get; init; }
+    /// <summary>A disabled tenant authenticates nothing; its conversations stay.</summary>
+    public bool Disabled { get; set; }
+    /// <summary>
+    /// SHA-256 of the key configuration last applied to this tenant; null for a tenant configuration
+    /// never declared. A start applies the configured key only when it differs from this one.
+    /// </summary>
+    public string? SeededKeyHash { get; set; }
 }
 
 internal sealed class TenantConfiguration : IEntityTypeConfiguration<Tenant>
@@ -25,6 +32,7 @@ internal sealed class TenantConfiguration : IEntityTypeConfiguration<Tenant>
         builder.Property(t => t.Name).HasMaxLength(200);
         builder.Property(t => t.ApiKeyHash).HasMaxLength(64);
         builder.HasIndex(t => t.ApiKeyHash).IsUnique();
+        builder.Property(t => t.SeededKeyHash).HasMaxLength(64);
         builder.Property(t => t.Policy).HasConversion(
             policy => JsonSerializer.Serialize(policy, HostingExtensions.Json),
             json => JsonSerializer.Deserialize<TenantPolicy>(json, HostingExtensions.Json)!);

@@ -14,15 +14,20 @@ public sealed class TenantSeed
     public PolicyInput? Policy { get; set; }
 }
 
-public static class TenantSeeding
+public static partial class TenantSeeding
 {
     public const string DemoTenantId = "demo";
     public const string DemoApiKey = "demo-key";
+    /// <summary>The admin key in simulator mode when Admin:ApiKey is not set.</summary>
+    public const string DemoAdminKey = "demo-admin-key";
 
     /// <summary>
-    /// Configuration is the source of truth for the tenants it declares: their name, key and
-    /// policy are written at every start. In simulator mode a <c>demo</c> tenant with key
-    /// <c>demo-key</c> exists so that a new user can try everything from Swagger UI at once.
+    /// Configuration declares tenants: their name and policy are written at every start, their key
+    /// only when the configured key differs from the one configuration applied last time (the
+    /// operator changed it), so a key rotated through the admin API is not silently undone by a
+    /// restart. In simulator mode a <c>demo</c> tenant with key <c>demo-key</c> exists so that a
+    /// new user can try everything from Swagger UI at once; with a Tavus key that public key would
+    /// spend the real account, so the tenant is disabled (not deleted: its conversations stay).
     /// </summary>
     public static async Task SeedTenantsAsync(this WebApplication app)
     {
@@ -36,9 +41,10 @@ public static class TenantSeeding
         {
             seeds.Add(new TenantSeed { Id = DemoTenantId, Name = "Demo (simulator)", ApiKey = DemoApiKey });
         }
-        if (seeds.Count == 0)
+        if (!tavus.UseSimulator && seeds.FirstOrDefault(s => s.ApiKey == DemoApiKey) is { } demoKeyed)
         {
-            return;
+            throw new InvalidOperationException($"Tenants: '{DemoApiKey}' is the public key of simulator mode; " +
+                $"with a Tavus:ApiKey set, give tenant '{demoKeyed.Id}' a key of its own.");
         }
 
         await using var scope = app.Services.CreateAsyncScope();
@@ -56,6 +62,7 @@ public static class TenantSeeding
                 throw new InvalidOperationException("Invalid tenant policy in configuration: " +
                     string.Join("; ", errors.SelectMany(e => e.Value)));
             }
+            var keyHash = ApiKeys.Hash(seed.ApiKey);
             var tenant = await db.Tenants.FirstOrDefaultAsync(t => t.Id == seed.Id);
             if (tenant is null)
             {
@@ -63,18 +70,44 @@ public static class TenantSeeding
                 {
                     Id = seed.Id,
                     Name = string.IsNullOrWhiteSpace(seed.Name) ? seed.Id : seed.Name,
-                    ApiKeyHash = ApiKeys.Hash(seed.ApiKey),
+                    ApiKeyHash = keyHash,
+                    SeededKeyHash = keyHash,
                     Policy = policy,
                     CreatedAt = now,
                 });
+                continue;
             }
-            else
+            tenant.Name = string.IsNullOrWhiteSpace(seed.Name) ? tenant.Name : seed.Name;
+            tenant.Policy = policy;
+            tenant.Disabled = false;
+            if (tenant.SeededKeyHash != keyHash)
             {
-                tenant.Name = string.IsNullOrWhiteSpace(seed.Name) ? tenant.Name : seed.Name;
-                tenant.ApiKeyHash = ApiKeys.Hash(seed.ApiKey);
-                tenant.Policy = policy;
+                if (tenant.ApiKeyHash != keyHash)
+                {
+                    Log.ConfiguredKeyApplied(app.Logger, tenant.Id);
+                }
+                tenant.ApiKeyHash = keyHash;
+                tenant.SeededKeyHash = keyHash;
             }
         }
         await db.SaveChangesAsync();
+
+        if (!tavus.UseSimulator && seeds.All(s => s.Id != DemoTenantId)
+            && await db.Tenants.Where(t => t.Id == DemoTenantId && !t.Disabled)
+                .ExecuteUpdateAsync(t => t.SetProperty(x => x.Disabled, true)) > 0)
+        {
+            Log.DemoTenantDisabled(app.Logger, DemoTenantId);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1, Level = LogLevel.Information,
+            Message = "Tenant {TenantId}: the key in configuration changed since it was last applied, so it replaces the tenant's key")]
+        public static partial void ConfiguredKeyApplied(ILogger logger, string tenantId);
+
+        [LoggerMessage(EventId = 2, Level = LogLevel.Warning,
+            Message = "Tenant {TenantId} is disabled: its key is public and Tavus:ApiKey is set; its conversations stay, and simulator mode enables it again")]
+        public static partial void DemoTenantDisabled(ILogger logger, string tenantId);
     }
 }

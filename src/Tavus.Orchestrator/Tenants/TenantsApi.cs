@@ -2,16 +2,19 @@ using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using Tavus.Orchestrator.Data;
 using Tavus.Orchestrator.Hosting;
+using Tavus.Orchestrator.Tavus;
 
 namespace Tavus.Orchestrator.Tenants;
 
 public sealed record CreateTenantRequest(string? Id, string? Name, PolicyInput? Policy);
 
-public sealed record TenantResponse(string Id, string Name, TenantPolicy Policy, DateTime CreatedAt)
+/// <summary>A tenant, never its key; a <c>disabled</c> one (<c>demo</c> outside simulator mode) authenticates nothing.</summary>
+public sealed record TenantResponse(string Id, string Name, TenantPolicy Policy, DateTime CreatedAt, bool Disabled)
 {
-    public static TenantResponse From(Tenant tenant) => new(tenant.Id, tenant.Name, tenant.Policy, tenant.CreatedAt);
+    public static TenantResponse From(Tenant tenant) => new(tenant.Id, tenant.Name, tenant.Policy, tenant.CreatedAt, tenant.Disabled);
 }
 
 public sealed record CreatedTenantResponse(string Id, string Name, TenantPolicy Policy, DateTime CreatedAt, string ApiKey);
@@ -22,7 +25,16 @@ public static partial class TenantsApi
 {
     public static WebApplicationBuilder AddTenants(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<AdminOptions>().BindConfiguration("Admin");
+        builder.Services.AddOptions<AdminOptions>().BindConfiguration("Admin")
+            .PostConfigure<IOptions<TavusOptions>>((admin, tavus) =>
+            {
+                // Simulator mode spends nothing real, so a new user gets the admin API at once too
+                // (the SIMULATOR MODE warning names the key); with a Tavus key only a configured one opens it.
+                if (tavus.Value.UseSimulator && string.IsNullOrEmpty(admin.ApiKey))
+                {
+                    admin.ApiKey = TenantSeeding.DemoAdminKey;
+                }
+            });
         builder.Services.AddAuthentication()
             .AddScheme<AuthenticationSchemeOptions, TenantKeyHandler>(AuthSchemes.Tenant, null)
             .AddScheme<AuthenticationSchemeOptions, AdminKeyHandler>(AuthSchemes.Admin, null);

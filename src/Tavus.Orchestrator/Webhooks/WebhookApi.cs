@@ -12,6 +12,8 @@ public static class WebhookApi
     {
         builder.Services.AddOptions<WebhooksOptions>().BindConfiguration(WebhooksOptions.Section)
             .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<IPostConfigureOptions<WebhooksOptions>, CallbackAddressRules>();
+        builder.Services.AddSingleton<IValidateOptions<WebhooksOptions>, CallbackAddressRules>();
         builder.Services.AddSingleton<CallbackTargets>();
         return builder;
     }

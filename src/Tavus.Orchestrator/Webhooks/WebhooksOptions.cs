@@ -6,9 +6,11 @@ public sealed class WebhooksOptions
 {
     public const string Section = "Webhooks";
 
-    /// <summary>The address Tavus reaches this service at; callback URLs are built from it.</summary>
-    [Required, Url]
-    public string PublicBaseUrl { get; set; } = "http://localhost:5080";
+    /// <summary>
+    /// The address Tavus reaches this service at; callback URLs are built from it. Required with a
+    /// Tavus on another machine; otherwise it defaults to this service's own address (see <see cref="CallbackAddressRules"/>).
+    /// </summary>
+    public string PublicBaseUrl { get; set; } = "";
 
     /// <summary>Larger callback bodies are refused with 413. Transcripts are often over 10 KB.</summary>
     [Range(1024, 64 * 1024 * 1024)]

@@ -218,6 +218,9 @@ namespace Tavus.Orchestrator.Data.Migrations
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("TEXT");
 
+                    b.Property<bool>("Disabled")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(200)
@@ -225,6 +228,10 @@ namespace Tavus.Orchestrator.Data.Migrations
 
                     b.Property<string>("Policy")
                         .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("SeededKeyHash")
+                        .HasMaxLength(64)
                         .HasColumnType("TEXT");
 
                     b.HasKey("Id");

@@ -225,6 +225,9 @@ namespace Tavus.Orchestrator.Data.Migrations.Postgres
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<bool>("Disabled")
+                        .HasColumnType("boolean");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(200)
@@ -233,6 +236,10 @@ namespace Tavus.Orchestrator.Data.Migrations.Postgres
                     b.Property<string>("Policy")
                         .IsRequired()
                         .HasColumnType("text");
+
+                    b.Property<string>("SeededKeyHash")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
 
                     b.HasKey("Id");
 
