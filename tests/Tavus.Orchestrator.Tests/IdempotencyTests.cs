@@ -92,14 +92,24 @@ public sealed class IdempotencyTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_create_Tavus_failed_can_be_retried_with_the_same_key()
+    public async Task A_create_Tavus_failed_can_be_retried_with_the_same_key_once_the_reconciler_knows_Tavus_has_none()
     {
         await _factory.SetFaultsAsync(createErrorRate: 1);
         var failed = await CreateWithKeyAsync(_tenant, "flaky");
         Assert.Equal(HttpStatusCode.BadGateway, failed.StatusCode);
+        var first = (await failed.ReadJsonAsync()).Str("conversation_id");
 
+        // Until Tavus is asked, the key stays with the conversation that may exist there.
         await _factory.SetFaultsAsync();
+        var meanwhile = await CreateWithKeyAsync(_tenant, "flaky");
+        Assert.Equal(HttpStatusCode.Accepted, meanwhile.StatusCode);
+        Assert.Equal(first, (await meanwhile.ReadJsonAsync()).Str("conversation_id"));
+
+        // The reconciler finds it is not at Tavus: failed, and the key is free for a new try.
+        _factory.Time.Advance(TimeSpan.FromSeconds(91));
+        await _tenant.WaitForStatusAsync(first, "failed");
         var retried = await CreateWithKeyAsync(_tenant, "flaky");
         Assert.Equal(HttpStatusCode.Created, retried.StatusCode);
+        Assert.NotEqual(first, (await retried.ReadJsonAsync()).Str("conversation_id"));
     }
 }

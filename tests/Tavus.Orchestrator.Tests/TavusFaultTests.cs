@@ -19,7 +19,7 @@ public sealed class TavusFaultTests : IAsyncLifetime
     public async Task DisposeAsync() => await _factory.DisposeAsync();
 
     [Fact]
-    public async Task A_5xx_on_create_is_502_and_the_conversation_is_failed()
+    public async Task A_5xx_on_create_is_502_the_conversation_stays_pending_and_the_reconciler_fails_it_when_Tavus_has_none()
     {
         await _factory.SetFaultsAsync(createErrorRate: 1);
 
@@ -28,11 +28,18 @@ public sealed class TavusFaultTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         var problem = await response.ReadJsonAsync();
         Assert.Contains("500", problem.Str("detail"), StringComparison.Ordinal);
-        var failed = await (await _tenant.GetAsync("/conversations?status=failed")).ReadJsonAsync();
-        Assert.Single(failed.GetProperty("data").EnumerateArray());
+        // Tavus may have created it: the answer names the conversation, which waits for the reconciler.
+        var id = problem.Str("conversation_id");
+        Assert.Equal("pending", (await _tenant.GetConversationAsync(id)).Str("status"));
         // Not retried: a create that may have reached Tavus is never sent twice.
         using var simulator = _factory.CreateSimulatorClient();
         Assert.Equal(0, (await (await simulator.GetAsync("v2/conversations")).ReadJsonAsync()).GetProperty("data").GetArrayLength());
+
+        await _factory.SetFaultsAsync();
+        _factory.Time.Advance(TimeSpan.FromSeconds(91)); // past Reconciliation:PendingAfterSeconds, and a pass
+
+        var failed = await _tenant.WaitForStatusAsync(id, "failed");
+        Assert.Equal(id, failed.Str("conversation_id"));
     }
 
     [Fact]
@@ -54,13 +61,14 @@ public sealed class TavusFaultTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_create_whose_answer_was_lost_is_adopted_when_its_first_callback_arrives()
+    public async Task A_create_whose_answer_was_lost_stays_pending_and_is_adopted_when_its_first_callback_arrives()
     {
         _factory.LoseCreateAnswers = true;
         var response = await _tenant.PostAsJsonAsync("/conversations", Scenario.CreateBody(), Json.Options);
         _factory.LoseCreateAnswers = false;
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
-        var failed = Assert.Single((await (await _tenant.GetAsync("/conversations?status=failed")).ReadJsonAsync()).GetProperty("data").EnumerateArray());
+        var ours = (await response.ReadJsonAsync()).Str("conversation_id");
+        Assert.Equal("pending", (await _tenant.GetConversationAsync(ours)).Str("status"));
 
         // Tavus did create it, and its replica joins: the callback's token identifies our row.
         _factory.Time.Advance(TimeSpan.FromSeconds(3));
@@ -69,9 +77,37 @@ public sealed class TavusFaultTests : IAsyncLifetime
         var adopted = await _tenant.WaitForStatusAsync(atTavus, "active");
 
         Assert.Equal(atTavus, adopted.Str("conversation_id"));
-        // The id the failed answer carried leads to the same, adopted conversation.
-        Assert.Equal(atTavus, (await _tenant.GetConversationAsync(failed.Str("conversation_id"))).Str("conversation_id"));
-        Assert.Empty((await (await _tenant.GetAsync("/conversations?status=failed")).ReadJsonAsync()).GetProperty("data").EnumerateArray());
+        // The id the 502 carried leads to the same, adopted conversation.
+        Assert.Equal(atTavus, (await _tenant.GetConversationAsync(ours)).Str("conversation_id"));
+    }
+
+    [Fact]
+    public async Task A_create_whose_answer_was_lost_and_no_callback_came_is_found_at_Tavus_by_the_reconciler()
+    {
+        await _factory.SetFaultsAsync(dropRate: 1); // Tavus creates it, but no callback ever arrives
+        _factory.LoseCreateAnswers = true;
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/conversations") { Content = JsonContent.Create(Scenario.CreateBody(), options: Json.Options) };
+        request.Headers.Add("Idempotency-Key", "lost-answer");
+        var response = await _tenant.SendAsync(request);
+        _factory.LoseCreateAnswers = false;
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        var ours = (await response.ReadJsonAsync()).Str("conversation_id");
+
+        // The client's retry gets the same conversation, still pending, and Tavus gets no second create.
+        using var retry = new HttpRequestMessage(HttpMethod.Post, "/conversations") { Content = JsonContent.Create(Scenario.CreateBody(), options: Json.Options) };
+        retry.Headers.Add("Idempotency-Key", "lost-answer");
+        var retried = await _tenant.SendAsync(retry);
+        Assert.Equal(HttpStatusCode.Accepted, retried.StatusCode);
+        Assert.Equal(ours, (await retried.ReadJsonAsync()).Str("conversation_id"));
+        Assert.Equal(1, _factory.TavusCalls["POST /tavus-sim/v2/conversations"]);
+
+        _factory.Time.Advance(TimeSpan.FromSeconds(91)); // past Reconciliation:PendingAfterSeconds, and a pass
+
+        using var simulator = _factory.CreateSimulatorClient();
+        var atTavus = (await (await simulator.GetAsync("v2/conversations")).ReadJsonAsync()).GetProperty("data")[0].Str("conversation_id");
+        var adopted = await _tenant.WaitForStatusAsync(ours, "created");
+        Assert.Equal(atTavus, adopted.Str("conversation_id"));
+        Assert.StartsWith("https://", adopted.Str("conversation_url"), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -9,7 +9,7 @@ namespace Tavus.Orchestrator.Conversations;
 
 public enum ConversationStatus
 {
-    /// <summary>Internal: the row exists, Tavus has not answered the create yet. Never shown.</summary>
+    /// <summary>Tavus has not confirmed the create yet: its answer is on its way, or was lost and the reconciler will ask.</summary>
     Pending,
     /// <summary>Tavus accepted it.</summary>
     Created,

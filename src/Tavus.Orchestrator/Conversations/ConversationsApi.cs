@@ -1,16 +1,12 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Http.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Tavus.Orchestrator.Data;
 using Tavus.Orchestrator.Hosting;
 using Tavus.Orchestrator.Tavus;
 using Tavus.Orchestrator.Tenants;
-using Tavus.Orchestrator.Webhooks;
 
 namespace Tavus.Orchestrator.Conversations;
 
@@ -40,7 +36,7 @@ public static class ConversationsApi
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
 
-        group.MapPost("/", Create)
+        group.MapPost("/", ConversationCreation.CreateAsync)
             .WithSummary("Create a Tavus conversation under the tenant's policy.")
             .WithDescription("The body is Tavus' create request without callback_url. A timer left out takes the tenant's " +
                 "default; one outside the bounds is refused (422) or clamped (listed in adjustments).")
@@ -72,201 +68,6 @@ public static class ConversationsApi
         return app;
     }
 
-    private static async Task<Results<Created<ConversationResponse>, ContentHttpResult, ValidationProblem, ProblemHttpResult>> Create(
-        HttpContext context,
-        OrchestratorDbContext db,
-        TavusClient tavus,
-        SqliteWriteGate gate,
-        TimeProvider time,
-        IOptions<WebhooksOptions> webhooks,
-        IOptions<ConversationsOptions> limits,
-        IOptions<JsonOptions> json,
-        ILogger<Conversation> logger)
-    {
-        var tenantId = context.User.TenantId();
-        var maxBodyBytes = limits.Value.MaxBodyBytes;
-        if (await RequestBody.ReadAsync(context.Request, maxBodyBytes, context.RequestAborted) is not { } bytes)
-        {
-            return TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "The body is too large.",
-                detail: $"A create body is at most Conversations:MaxBodyBytes ({maxBodyBytes} bytes).");
-        }
-        JsonElement root;
-        try
-        {
-            using var document = JsonDocument.Parse(bytes, new JsonDocumentOptions { AllowDuplicateProperties = false });
-            root = document.RootElement.Clone();
-        }
-        catch (JsonException)
-        {
-            // JsonException's message can quote a megabyte-long name back: say what, not that.
-            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "The body is not valid JSON.",
-                detail: "The body must be one JSON object, with each property name at most once.");
-        }
-
-        var errors = new Dictionary<string, string[]>();
-        var request = ValidatedCreate.Validate(root, errors);
-        var idempotencyKey = context.Request.Headers[Idempotency.Header].ToString();
-        if (idempotencyKey.Length > 200 || !TextRules.IsStorable(idempotencyKey))
-        {
-            errors[Idempotency.Header] = ["Idempotency-Key is at most 200 characters, without control characters."];
-        }
-        if (request is null || errors.Count > 0)
-        {
-            return TypedResults.ValidationProblem(errors, title: "The request has invalid fields.");
-        }
-
-        var tenant = await db.Tenants.AsNoTracking().FirstAsync(t => t.Id == tenantId, context.RequestAborted);
-        var resolution = tenant.Policy.Resolve(request.MaxCallDuration, request.ParticipantLeftTimeout, request.ParticipantAbsentTimeout);
-        if (resolution.Errors.Count > 0)
-        {
-            return TypedResults.Problem(new HttpValidationProblemDetails(resolution.Errors.ToDictionary())
-            {
-                Status = StatusCodes.Status422UnprocessableEntity,
-                Title = "The request is outside the tenant's policy.",
-                Detail = "Send values within the bounds listed in GET /tenant, or leave them out to take the defaults.",
-            });
-        }
-
-        if (idempotencyKey.Length > 0)
-        {
-            var claim = await Idempotency.ClaimAsync(db, tenantId, idempotencyKey, Idempotency.Hash(bytes.Span),
-                time.GetUtcNow().UtcDateTime, context.RequestAborted);
-            switch (claim)
-            {
-                case Idempotency.Replay replay:
-                    context.Response.Headers.Location = $"/conversations/{replay.ConversationId}";
-                    context.Response.Headers["Idempotent-Replayed"] = "true";
-                    return TypedResults.Text(replay.Body, "application/json", Encoding.UTF8, replay.StatusCode);
-                case Idempotency.Mismatch:
-                    return TypedResults.Problem(statusCode: StatusCodes.Status422UnprocessableEntity, title: "Idempotency-Key reused",
-                        detail: "This Idempotency-Key was already used with a different request body.");
-                case Idempotency.StillRunning:
-                    return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Request in progress",
-                        detail: "A request with this Idempotency-Key is still being processed; retry shortly.");
-            }
-        }
-
-        var outcome = await CreateAtTavusAsync(context, db, tavus, gate, time, webhooks.Value, logger, tenant, request, resolution);
-        if (idempotencyKey.Length > 0)
-        {
-            if (outcome.Created is { } created)
-            {
-                await Idempotency.CompleteAsync(db, tenantId, idempotencyKey, StatusCodes.Status201Created,
-                    JsonSerializer.Serialize(created, json.Value.SerializerOptions), created.ConversationId);
-            }
-            else
-            {
-                await Idempotency.ReleaseAsync(db, tenantId, idempotencyKey);
-            }
-        }
-        return outcome.Created is { } response
-            ? TypedResults.Created($"/conversations/{response.ConversationId}", response)
-            : outcome.Problem!;
-    }
-
-    private sealed record CreateOutcome(ConversationResponse? Created, ProblemHttpResult? Problem);
-
-    /// <summary>Cap check and pending row, then Tavus, then the stored conversation.</summary>
-    private static async Task<CreateOutcome> CreateAtTavusAsync(
-        HttpContext context,
-        OrchestratorDbContext db,
-        TavusClient tavus,
-        SqliteWriteGate gate,
-        TimeProvider time,
-        WebhooksOptions webhooks,
-        ILogger logger,
-        Tenant tenant,
-        ValidatedCreate request,
-        TimerResolution resolution)
-    {
-        var token = CallbackTokens.Generate();
-        var now = time.GetUtcNow().UtcDateTime;
-        var timers = resolution.Timers;
-        var conversation = new Conversation
-        {
-            Id = Conversation.NewId(),
-            TenantId = tenant.Id,
-            Status = ConversationStatus.Pending,
-            ConversationName = request.Body["conversation_name"]?.GetValue<string>(),
-            MaxCallDuration = timers.MaxCallDuration,
-            ParticipantLeftTimeout = timers.ParticipantLeftTimeout,
-            ParticipantAbsentTimeout = timers.ParticipantAbsentTimeout,
-            Adjustments = [.. resolution.Adjustments],
-            CreatedAt = now,
-            DeadlineAt = now.AddSeconds(timers.MaxCallDuration),
-            CallbackTokenHash = CallbackTokens.Hash(token),
-        };
-
-        // The count and the insert are serialised per tenant, so two creates racing for the last
-        // slot cannot both get it: SQLite's write transactions are (BEGIN IMMEDIATE); on PostgreSQL,
-        // across instances, a transaction-scoped advisory lock on the tenant does it.
-        // Once begun, the transaction runs to its end even if the client hangs up: it is short, and a
-        // transaction cut off midway is only noise in the log.
-        using (await gate.EnterAsync(context.RequestAborted))
-        await using (var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None))
-        {
-            if (tenant.Policy.MaxConcurrentConversations is { } cap)
-            {
-                if (db.Database.IsNpgsql())
-                {
-                    await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtext({tenant.Id}))", CancellationToken.None);
-                }
-                var live = await db.Conversations.CountAsync(c => c.TenantId == tenant.Id &&
-                    (c.Status == ConversationStatus.Pending || c.Status == ConversationStatus.Created || c.Status == ConversationStatus.Active),
-                    CancellationToken.None);
-                if (live >= cap)
-                {
-                    return new CreateOutcome(null, TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests,
-                        title: "Concurrency cap reached",
-                        detail: $"Tenant '{tenant.Id}' already has {live} conversations that have not ended; its policy allows {cap}."));
-                }
-            }
-            db.Conversations.Add(conversation);
-            await db.SaveChangesAsync(CancellationToken.None);
-            await transaction.CommitAsync(CancellationToken.None);
-        }
-
-        var body = request.Body;
-        var properties = body["properties"] as JsonObject ?? [];
-        properties["max_call_duration"] = timers.MaxCallDuration;
-        properties["participant_left_timeout"] = timers.ParticipantLeftTimeout;
-        properties["participant_absent_timeout"] = timers.ParticipantAbsentTimeout;
-        body["properties"] = properties;
-        body["callback_url"] = CallbackTokens.CallbackUrl(webhooks.PublicBaseUrl, token);
-
-        // From here on the request may reach Tavus: finish even if the client goes away, so that
-        // a conversation Tavus created is never left unrecorded.
-        TavusConversation created;
-        try
-        {
-            created = await tavus.CreateConversationAsync(body, CancellationToken.None);
-        }
-        catch (TavusException ex)
-        {
-            logger.LogWarning("Tavus refused a create for tenant {TenantId}: {Failure} {Detail}", tenant.Id, ex.Failure, ex.Message);
-            using var failedTurn = await gate.EnterAsync(CancellationToken.None);
-            await db.Conversations.Where(c => c.Id == conversation.Id).ExecuteUpdateAsync(s => s
-                .SetProperty(c => c.Status, ConversationStatus.Failed)
-                .SetProperty(c => c.FailureDetail, ex.Message), CancellationToken.None);
-            return new CreateOutcome(null, ex.ToProblem());
-        }
-
-        context.SetConversationId(created.ConversationId);
-        using (await gate.EnterAsync(CancellationToken.None))
-        {
-            await db.Conversations.Where(c => c.Id == conversation.Id).ExecuteUpdateAsync(s => s
-                .SetProperty(c => c.TavusId, created.ConversationId)
-                .SetProperty(c => c.ConversationUrl, created.ConversationUrl)
-                .SetProperty(c => c.ConversationName, c => created.ConversationName ?? c.ConversationName)
-                // A callback may already have moved it on; only a still-pending row becomes created.
-                .SetProperty(c => c.Status, c => c.Status == ConversationStatus.Pending ? ConversationStatus.Created : c.Status),
-                CancellationToken.None);
-        }
-        var stored = await db.Conversations.AsNoTracking().FirstAsync(c => c.Id == conversation.Id, CancellationToken.None);
-        logger.LogInformation("Conversation {ConversationId} created for tenant {TenantId}", created.ConversationId, tenant.Id);
-        return new CreateOutcome(ConversationResponse.From(stored), null);
-    }
-
     private static async Task<Results<Ok<ConversationPage>, ValidationProblem>> List(
         HttpContext context, OrchestratorDbContext db, string? status, int? limit, string? cursor)
     {
@@ -275,14 +76,14 @@ public static class ConversationsApi
         ConversationStatus? statusFilter = null;
         if (!string.IsNullOrEmpty(status))
         {
-            if (Enum.TryParse<ConversationStatus>(status, ignoreCase: true, out var parsed) && parsed != ConversationStatus.Pending
+            if (Enum.TryParse<ConversationStatus>(status, ignoreCase: true, out var parsed)
                 && string.Equals(parsed.ToString(), status, StringComparison.OrdinalIgnoreCase))
             {
                 statusFilter = parsed;
             }
             else
             {
-                errors["status"] = ["status must be one of created, active, ended, failed."];
+                errors["status"] = ["status must be one of pending, created, active, ended, failed."];
             }
         }
         var pageSize = limit ?? DefaultPageSize;
@@ -305,7 +106,7 @@ public static class ConversationsApi
         }
 
         var query = db.Conversations.AsNoTracking()
-            .Where(c => c.TenantId == tenantId && c.Status != ConversationStatus.Pending);
+            .Where(c => c.TenantId == tenantId);
         if (statusFilter is { } s)
         {
             query = query.Where(c => c.Status == s);
@@ -348,6 +149,9 @@ public static class ConversationsApi
             case ConversationStatus.Failed:
                 return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Conversation failed",
                     detail: "Tavus never accepted this conversation; there is nothing to end.");
+            case ConversationStatus.Pending:
+                return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Conversation pending",
+                    detail: "Tavus has not confirmed this conversation yet (its create answer did not arrive); retry once it is created.");
         }
         try
         {
@@ -395,8 +199,7 @@ public static class ConversationsApi
             return Task.FromResult<Conversation?>(null);
         }
         context.SetConversationId(id);
-        return conversations.FirstOrDefaultAsync(c => c.TenantId == tenantId && c.Status != ConversationStatus.Pending &&
-            (c.TavusId == id || c.Id == id), context.RequestAborted);
+        return conversations.FirstOrDefaultAsync(c => c.TenantId == tenantId && (c.TavusId == id || c.Id == id), context.RequestAborted);
     }
 
     /// <summary>

@@ -260,7 +260,7 @@ public sealed partial class EventWriter : BackgroundService
                     "Status" = CASE
                         WHEN "Status" = 'Ended' OR @kind = 'Ended' THEN 'Ended'
                         WHEN @kind = 'ReplicaJoined' AND ("Status" IN ('Pending', 'Created') OR (@adopt IS NOT NULL AND "Status" = 'Failed')) THEN 'Active'
-                        WHEN @adopt IS NOT NULL AND "Status" = 'Failed' THEN 'Created'
+                        WHEN @adopt IS NOT NULL AND "Status" IN ('Pending', 'Failed') THEN 'Created'
                         ELSE "Status" END,
                     "EndedAt" = CASE WHEN @kind = 'Ended' THEN @occurred ELSE "EndedAt" END,
                     "EndReason" = CASE WHEN @kind = 'Ended' THEN @endReason ELSE "EndReason" END,

@@ -17,11 +17,17 @@ public static class Idempotency
 
     public abstract record Claim;
 
-    /// <summary>This request owns the key and must <see cref="CompleteAsync"/> or <see cref="ReleaseAsync"/> it.</summary>
+    /// <summary>This request owns the key and must <see cref="LinkAsync"/>, <see cref="CompleteAsync"/> or <see cref="ReleaseAsync"/> it.</summary>
     public sealed record Owned : Claim;
 
     /// <summary>The first request with this key finished: answer what it answered.</summary>
     public sealed record Replay(int StatusCode, string Body, string? ConversationId) : Claim;
+
+    /// <summary>
+    /// The first request stored its conversation but did not learn whether Tavus created it: this
+    /// one gets that conversation as it is now (pending until the reconciler asks Tavus).
+    /// </summary>
+    public sealed record Linked(Conversation Conversation) : Claim;
 
     /// <summary>The key was used with another body.</summary>
     public sealed record Mismatch : Claim;
@@ -61,9 +67,24 @@ public static class Idempotency
             {
                 return new Mismatch();
             }
-            if (existing.StatusCode is { } status)
+            if (existing.StatusCode is { } status && status != Unresolved)
             {
                 return new Replay(status, existing.ResponseBody ?? "", existing.ConversationId);
+            }
+            if (existing.ConversationId is { } linked)
+            {
+                // Its request gave up on Tavus' answer, or died and the reconciler has settled it since.
+                var conversation = await db.Conversations.AsNoTracking().FirstOrDefaultAsync(c => c.Id == linked, cancellationToken);
+                if (conversation is null || conversation.Status == ConversationStatus.Failed)
+                {
+                    // Tavus never created it (the reconciler found out): the key is free for a new try.
+                    await ReleaseAsync(db, tenantId, key);
+                    continue;
+                }
+                if (existing.StatusCode == Unresolved || conversation.Status != ConversationStatus.Pending)
+                {
+                    return new Linked(conversation);
+                }
             }
             if (DateTime.UtcNow > waitUntil)
             {
@@ -79,6 +100,19 @@ public static class Idempotency
             .SetProperty(r => r.StatusCode, statusCode)
             .SetProperty(r => r.ResponseBody, body)
             .SetProperty(r => r.ConversationId, conversationId), CancellationToken.None);
+
+    /// <summary>The status a key keeps while its conversation waits for the reconciler to ask Tavus.</summary>
+    private const int Unresolved = StatusCodes.Status202Accepted;
+
+    /// <summary>The key's request ends without knowing whether Tavus created its conversation; retries get that conversation.</summary>
+    public static Task LeaveUnresolvedAsync(OrchestratorDbContext db, string tenantId, string key) =>
+        db.IdempotencyRecords.Where(r => r.TenantId == tenantId && r.Key == key)
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.StatusCode, Unresolved), CancellationToken.None);
+
+    /// <summary>Ties the key to the conversation its request stored, in the caller's transaction.</summary>
+    public static Task LinkAsync(OrchestratorDbContext db, string tenantId, string key, string conversationId) =>
+        db.IdempotencyRecords.Where(r => r.TenantId == tenantId && r.Key == key)
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.ConversationId, conversationId), CancellationToken.None);
 
     /// <summary>
     /// Frees the key after a create that made nothing (cap reached, Tavus refused or unreachable),

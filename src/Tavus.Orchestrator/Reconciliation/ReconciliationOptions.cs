@@ -18,6 +18,18 @@ public sealed class ReconciliationOptions
     [Range(1, 864000)]
     public int StaleAfterSeconds { get; set; } = 600;
 
+    /// <summary>
+    /// How old a pending conversation (a create whose answer never came) must be before Tavus'
+    /// list is searched for it; at least Tavus:TotalTimeoutSeconds and a half-minute more, so a
+    /// create still waiting for its answer is left alone.
+    /// </summary>
+    [Range(1, 86400)]
+    public int PendingAfterSeconds { get; set; } = 60;
+
+    /// <summary>How many pages of Tavus' conversations (100 each, newest first) a pass reads looking for pending ones.</summary>
+    [Range(1, 1000)]
+    public int PendingSearchPages { get; set; } = 10;
+
     /// <summary>At most this many conversations are checked per pass.</summary>
     [Range(1, 10000)]
     public int BatchSize { get; set; } = 100;

@@ -32,6 +32,14 @@ public sealed class TavusClient(HttpClient http)
             ?? throw new TavusException(TavusFailure.Unavailable, "Tavus answered without a body.");
     }
 
+    /// <summary>One page of Tavus' conversations, newest first.</summary>
+    public async Task<TavusConversationPage> ListConversationsAsync(int page, int limit, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"v2/conversations?limit={limit}&page={page}");
+        return await SendAsync<TavusConversationPage>(request, cancellationToken)
+            ?? throw new TavusException(TavusFailure.Unavailable, "Tavus answered without a body.");
+    }
+
     /// <summary>Ends a conversation; safe to retry, ending twice ends once.</summary>
     public async Task EndConversationAsync(string conversationId, CancellationToken cancellationToken)
     {

@@ -15,6 +15,9 @@ public sealed record TavusConversation(
     string? UpdatedAt,
     List<TavusEvent>? Events);
 
+/// <summary>A page of <c>GET /v2/conversations</c>.</summary>
+public sealed record TavusConversationPage(List<TavusConversation>? Data, int? TotalCount);
+
 /// <summary>An event in a verbose GET: the same shape as a callback.</summary>
 public sealed record TavusEvent(string? EventType, string? MessageType, JsonElement Timestamp, JsonElement Properties);
 
