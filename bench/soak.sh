@@ -10,14 +10,19 @@
 # Environment:
 #   SOAK_MINUTES          minutes of load (default 3)
 #   SOAK_RATE             creates per second (default 100)
-#   SOAK_THREADS          loader threads, each with a keep-alive connection (default 16)
+#   SOAK_THREADS          loader threads, each with a keep-alive connection (default 32: enough that
+#                         a create taking up to 320 ms does not hold the next one back at 100/s)
 #   SOAK_TIME_SCALE       Simulator:TimeScale (default 60); every call lasts 1 s of real time
-#   SOAK_RETAIN_SECONDS   Simulator:RetainEndedSeconds in simulated seconds (default: unset, the
-#                         simulator's own 3600, one real minute at time scale 60); 2147483647 keeps
-#                         every conversation, as the simulator did before it had the setting
+#   SOAK_RETAIN_SECONDS   Simulator:RetainEndedSeconds in simulated seconds (default 60: one real
+#                         second at time scale 60, so that the soak measures what the process keeps
+#                         per conversation, not the simulator's retention window filling up; the
+#                         simulator's own default is 3600, one real minute at 60, and with it the
+#                         process settles higher and later: README, Performance);
+#                         2147483647 keeps every conversation, as the simulator did before the setting
 #   SOAK_WARMUP_SECONDS   load before the warm-up figure; the slope is fitted to the samples after
-#                         it (default: the retention in real seconds + 30, at most half the soak:
-#                         until then the simulator only adds ended conversations and forgets none)
+#                         it (default: the retention in real seconds + 30 s, at least 60 s: the JIT,
+#                         pools and caches settle, and until the retention has passed the simulator
+#                         only adds ended conversations; at most half the soak)
 #   SOAK_PORT             where the orchestrator listens (default 5186, apart from bench/run.sh's)
 #   BENCH_REF             a git revision to build instead of the working tree (as in bench/run.sh),
 #                         e.g. a5b0262, from before the simulator forgot anything
@@ -34,9 +39,9 @@ RESULTS=$BENCH_DIR/results
 
 SOAK_MINUTES=${SOAK_MINUTES:-3}
 SOAK_RATE=${SOAK_RATE:-100}
-SOAK_THREADS=${SOAK_THREADS:-16}
+SOAK_THREADS=${SOAK_THREADS:-32}
 SOAK_TIME_SCALE=${SOAK_TIME_SCALE:-60}
-SOAK_RETAIN_SECONDS=${SOAK_RETAIN_SECONDS:-}
+SOAK_RETAIN_SECONDS=${SOAK_RETAIN_SECONDS:-60}
 SOAK_PORT=${SOAK_PORT:-5186}
 SAMPLE_SECONDS=5
 
@@ -46,8 +51,8 @@ SIM_KEY=sim-key
 SOAK_SECONDS=$((SOAK_MINUTES * 60))
 # The simulator's clock runs SOAK_TIME_SCALE times faster: a call of that many simulated seconds lasts one real second.
 CALL_SECONDS=$(python3 -c "print(min(3600, max(1, round($SOAK_TIME_SCALE))))")
-RETAIN_REAL_SECONDS=$(python3 -c "print(round(${SOAK_RETAIN_SECONDS:-3600} / $SOAK_TIME_SCALE, 1))")
-SOAK_WARMUP_SECONDS=${SOAK_WARMUP_SECONDS:-$(python3 -c "print(int(min($RETAIN_REAL_SECONDS + 30, $SOAK_SECONDS / 2)))")}
+RETAIN_REAL_SECONDS=$(python3 -c "print(round($SOAK_RETAIN_SECONDS / $SOAK_TIME_SCALE, 1))")
+SOAK_WARMUP_SECONDS=${SOAK_WARMUP_SECONDS:-$(python3 -c "print(int(min(max(60, $RETAIN_REAL_SECONDS + 30), $SOAK_SECONDS / 2)))")}
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
@@ -146,7 +151,7 @@ wait_for_200() {
 # As deployed, with its default logging, but with the simulator's concurrency limit out of the
 # way: about SOAK_RATE conversations are live at any moment, and a refused create measures nothing.
 start_orchestrator() {
-    log "starting the orchestrator on $ORCH_URL (simulator at time scale $SOAK_TIME_SCALE, retention ${SOAK_RETAIN_SECONDS:-its default})"
+    log "starting the orchestrator on $ORCH_URL (simulator at time scale $SOAK_TIME_SCALE, retention $SOAK_RETAIN_SECONDS simulated s)"
     (
         cd "$OUT"
         export Urls=$ORCH_URL \
@@ -156,10 +161,8 @@ start_orchestrator() {
             Admin__ApiKey=$ADMIN_KEY \
             Tavus__ApiKey= \
             Simulator__TimeScale="$SOAK_TIME_SCALE" \
-            Simulator__MaxConcurrentConversations=1000000
-        if [[ -n $SOAK_RETAIN_SECONDS ]]; then
-            export Simulator__RetainEndedSeconds="$SOAK_RETAIN_SECONDS"
-        fi
+            Simulator__MaxConcurrentConversations=1000000 \
+            Simulator__RetainEndedSeconds="$SOAK_RETAIN_SECONDS"
         exec dotnet Tavus.Orchestrator.dll
     ) >"$RUN_DIR/orchestrator.log" 2>&1 &
     ORCH_PID=$!
@@ -233,7 +236,7 @@ summarize() {
     fact minutes "$SOAK_MINUTES"
     fact rate "$SOAK_RATE"
     fact time_scale "$SOAK_TIME_SCALE"
-    fact retain "${SOAK_RETAIN_SECONDS:-3600 (the default)}"
+    fact retain "$SOAK_RETAIN_SECONDS"
     fact retain_real "$RETAIN_REAL_SECONDS"
     fact warmup "$SOAK_WARMUP_SECONDS"
     if [[ -n ${BENCH_REF:-} ]]; then
@@ -270,8 +273,9 @@ out.append("machine: %s cores, %s; code %s" % (facts["nproc"], facts["cpu"], fac
 out.append("load average (1/5/15 min) at the start: %s, at the end: %s (other work on the machine shares the 2 cores)" % (facts["load_before"], facts["load_after"]))
 out.append("load: POST /conversations %s, %s min at ~%s/s; simulator time scale %s, so each call ends after ~1 s of real time" % (
     facts["body"], facts["minutes"], facts["rate"], facts["time_scale"]))
-out.append("simulator retention (Simulator:RetainEndedSeconds): %s simulated s = %s s of real time; warm-up %d s (the slope is fitted to the samples after it)" % (
-    facts["retain"], facts["retain_real"], warmup))
+out.append("simulator retention (Simulator:RetainEndedSeconds): %s simulated s = %s s of real time (a build from before the setting ignores it and keeps all)" % (
+    facts["retain"], facts["retain_real"]))
+out.append("warm-up %d s: the slope is fitted to the samples after it" % warmup)
 out.append("")
 out.append("creates: %d attempted, %d succeeded (%.1f/s achieved); statuses %s; connection errors %s; latency p50 %s ms, p99 %s ms" % (
     load["attempted"], load["succeeded"], load["succeeded"] / max(load["seconds"], 1), load["statuses"], load["errors"] or "none",
