@@ -23,6 +23,15 @@ public sealed class SimulatorOptions
     [Range(1, int.MaxValue)]
     public int MaxConcurrentConversations { get; set; } = 100;
 
+    /// <summary>
+    /// Simulated seconds an ended conversation stays readable (GET, list, deliveries) before the
+    /// simulator forgets it and answers 404, as Tavus does for a deleted one. Simulated, like every
+    /// other duration here, so the time scale shortens it too: at 60 the default lasts one real minute.
+    /// 0 forgets a conversation as soon as it ends.
+    /// </summary>
+    [Range(0, int.MaxValue)]
+    public int RetainEndedSeconds { get; set; } = 3600;
+
     /// <summary>Base of the <c>conversation_url</c> handed out (a Daily room at Tavus).</summary>
     [Required]
     [Url]

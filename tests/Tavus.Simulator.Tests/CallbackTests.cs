@@ -251,7 +251,8 @@ public sealed partial class CallbackTests
     [Fact]
     public async Task Test_mode_creates_an_ended_conversation_that_sends_nothing()
     {
-        await using var app = new SimulatorApp();
+        // Kept past the default retention, so that it can still be read after the longest timer.
+        await using var app = new SimulatorApp(("Simulator:RetainEndedSeconds", "7200"));
         using var api = app.Api();
         var created = await api.CreateConversationAsync(configure: body => body["test_mode"] = true);
         var id = created.GetProperty("conversation_id").GetString()!;

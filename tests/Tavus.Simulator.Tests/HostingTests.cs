@@ -59,6 +59,7 @@ public sealed class HostingTests
     [InlineData("Simulator:TimeScale", "0")]
     [InlineData("Simulator:MaxConcurrentConversations", "0")]
     [InlineData("Simulator:ReplicaJoinDelaySeconds", "-1")]
+    [InlineData("Simulator:RetainEndedSeconds", "-1")]
     [InlineData("Simulator:RoomBaseUrl", "not a url")]
     [InlineData("Simulator:ApiKey", "")]
     public async Task A_bad_setting_stops_the_start_and_names_itself(string key, string value)

@@ -6,8 +6,12 @@ using Tavus.Simulator.Control;
 
 namespace Tavus.Simulator.Conversations;
 
-/// <summary>Every conversation the simulator knows, in memory only: a restart forgets them, as a simulator may.</summary>
-internal sealed class ConversationStore : IDisposable
+/// <summary>
+/// Every conversation the simulator knows, in memory only: a restart forgets them, as a simulator may.
+/// An ended one is forgotten <see cref="SimulatorOptions.RetainEndedSeconds"/> after it ended, so a
+/// simulator under steady load holds a bounded number of them rather than every one it ever made.
+/// </summary>
+internal sealed partial class ConversationStore : IDisposable
 {
     public const int DefaultMaxCallDuration = 3600;
     public const int DefaultParticipantLeftTimeout = 0;
@@ -24,6 +28,14 @@ internal sealed class ConversationStore : IDisposable
     private long _sequence;
     private int _live;
 
+    // Ended conversations by when they are to be forgotten, and one timer armed for the earliest:
+    // forgetting costs a heap operation per conversation, never a scan of all of them.
+    private readonly Lock _retentionGate = new();
+    private readonly PriorityQueue<SimulatedConversation, DateTimeOffset> _ended = new();
+    private readonly ITimer _forgetTimer;
+    private DateTimeOffset? _forgetTimerDue;
+    private bool _disposed;
+
     public ConversationStore(
         IOptions<SimulatorOptions> options,
         TimeProvider timeProvider,
@@ -36,6 +48,7 @@ internal sealed class ConversationStore : IDisposable
         _faults = faults;
         _sender = sender;
         _logger = logger;
+        _forgetTimer = timeProvider.CreateTimer(OnForgetTimer, null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>Creates and starts a conversation; null when the account's concurrency limit is reached.</summary>
@@ -87,6 +100,12 @@ internal sealed class ConversationStore : IDisposable
             _conversations[id] = conversation;
             _logger.LogInformation("Created conversation {ConversationId} (test mode: {TestMode})", id, testMode);
             conversation.Start();
+            if (testMode)
+            {
+                // Born ended, so it never reports an end of its own.
+                Retain(conversation, settings.CreatedAt);
+            }
+
             return conversation;
         }
     }
@@ -125,17 +144,106 @@ internal sealed class ConversationStore : IDisposable
 
     public void Dispose()
     {
+        lock (_retentionGate)
+        {
+            _disposed = true;
+            _forgetTimer.Dispose();
+        }
+
         foreach (var conversation in _conversations.Values)
         {
             conversation.Dispose();
         }
     }
 
-    private void OnEnded(SimulatedConversation conversation)
+    /// <summary>Called under the conversation's own lock, at its end.</summary>
+    private void OnEnded(SimulatedConversation conversation, DateTimeOffset endedAt)
     {
         if (!conversation.TestMode)
         {
             Interlocked.Decrement(ref _live);
         }
+
+        Retain(conversation, endedAt);
     }
+
+    private void Retain(SimulatedConversation conversation, DateTimeOffset endedAt)
+    {
+        var forgetAt = _clock.After(endedAt, _options.RetainEndedSeconds);
+        lock (_retentionGate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _ended.Enqueue(conversation, forgetAt);
+            if (_forgetTimerDue is not { } due || forgetAt < due)
+            {
+                ArmForgetTimer(forgetAt);
+            }
+        }
+    }
+
+    private void OnForgetTimer(object? state)
+    {
+        try
+        {
+            var due = new List<SimulatedConversation>();
+            lock (_retentionGate)
+            {
+                if (_disposed)
+                {
+                    return;
+                }
+
+                _forgetTimerDue = null;
+                var now = _clock.Now;
+                while (_ended.TryPeek(out _, out var forgetAt) && forgetAt <= now)
+                {
+                    due.Add(_ended.Dequeue());
+                }
+
+                if (_ended.TryPeek(out _, out var next))
+                {
+                    ArmForgetTimer(next);
+                }
+            }
+
+            // Outside the retention lock: disposing takes the conversation's lock, which is held
+            // while it reports its end to Retain.
+            var forgotten = 0;
+            foreach (var conversation in due)
+            {
+                // Only if still this very conversation: a deleted one is already gone.
+                if (_conversations.TryRemove(KeyValuePair.Create(conversation.Id, conversation)))
+                {
+                    conversation.Dispose();
+                    forgotten++;
+                }
+            }
+
+            if (forgotten > 0)
+            {
+                LogForgotten(_logger, forgotten, _options.RetainEndedSeconds, _conversations.Count);
+            }
+        }
+        catch (Exception ex)
+        {
+            // An exception escaping a timer callback would take the whole process down.
+            LogForgetFailed(_logger, ex);
+        }
+    }
+
+    private void ArmForgetTimer(DateTimeOffset at)
+    {
+        _forgetTimerDue = at;
+        _forgetTimer.Change(SimulatorClock.DueTime(_clock.Now, at), Timeout.InfiniteTimeSpan);
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Forgot {Count} conversations ended {RetainEndedSeconds} simulated seconds ago; {Kept} kept")]
+    private static partial void LogForgotten(ILogger logger, int count, int retainEndedSeconds, int kept);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Forgetting ended conversations failed")]
+    private static partial void LogForgetFailed(ILogger logger, Exception exception);
 }

@@ -18,7 +18,7 @@ internal sealed class SimulatedConversation : IDisposable
     private readonly SimulatorClock _clock;
     private readonly FaultInjector _faults;
     private readonly DeliveryQueue? _deliveries;
-    private readonly Action<SimulatedConversation> _onEnded;
+    private readonly Action<SimulatedConversation, DateTimeOffset> _onEnded;
     private readonly ILogger _logger;
     private readonly DateTimeOffset _maxCallDeadline;
     private readonly DateTimeOffset _absentDeadline;
@@ -41,7 +41,7 @@ internal sealed class SimulatedConversation : IDisposable
         int replicaJoinDelaySeconds,
         FaultInjector faults,
         CallbackSender sender,
-        Action<SimulatedConversation> onEnded,
+        Action<SimulatedConversation, DateTimeOffset> onEnded,
         ILogger logger)
     {
         _settings = settings;
@@ -299,7 +299,7 @@ internal sealed class SimulatedConversation : IDisposable
         }
 
         _held.Clear();
-        _onEnded(this);
+        _onEnded(this, at);
         _logger.LogInformation("Conversation {ConversationId} ended: {ShutdownReason}", _settings.Id, reason);
     }
 
