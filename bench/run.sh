@@ -204,7 +204,8 @@ start_instance() {
             ConnectionStrings__Orchestrator="$connection" \
             Admin__ApiKey=$ADMIN_KEY \
             Tavus__ApiKey= \
-            Simulator__MaxConcurrentConversations=1000000
+            Simulator__MaxConcurrentConversations=1000000 \
+            RateLimits__RequestsPerSecond=1000000
         exec dotnet Tavus.Orchestrator.dll
     ) >"$RUN_DIR/$name.log" 2>&1 &
     echo $!

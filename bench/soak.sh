@@ -162,6 +162,7 @@ start_orchestrator() {
             Tavus__ApiKey= \
             Simulator__TimeScale="$SOAK_TIME_SCALE" \
             Simulator__MaxConcurrentConversations=1000000 \
+            RateLimits__RequestsPerSecond=1000000 \
             Simulator__RetainEndedSeconds="$SOAK_RETAIN_SECONDS"
         exec dotnet Tavus.Orchestrator.dll
     ) >"$RUN_DIR/orchestrator.log" 2>&1 &
