@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Tavus.Orchestrator.Data;
 
 namespace Tavus.Orchestrator.Tests;
 
@@ -12,14 +14,15 @@ public sealed class IdempotencyTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _factory.DisposeAsync();
 
-    private Task<HttpResponseMessage> CreateWithKeyAsync(HttpClient client, string key, object? properties = null)
+    private Task<HttpResponseMessage> CreateWithKeyAsync(HttpClient client, string key, object? properties = null,
+        CancellationToken cancellationToken = default)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, "/conversations")
         {
             Content = JsonContent.Create(Scenario.CreateBody(properties), options: Json.Options),
         };
         request.Headers.Add("Idempotency-Key", key);
-        return client.SendAsync(request);
+        return client.SendAsync(request, cancellationToken);
     }
 
     [Fact]
@@ -111,5 +114,25 @@ public sealed class IdempotencyTests : IAsyncLifetime
         var retried = await CreateWithKeyAsync(_tenant, "flaky");
         Assert.Equal(HttpStatusCode.Created, retried.StatusCode);
         Assert.NotEqual(first, (await retried.ReadJsonAsync()).Str("conversation_id"));
+    }
+
+    [SqliteFact] // it holds SQLite's write gate to catch the create between its key and its row
+    public async Task A_client_that_hangs_up_mid_create_does_not_leave_its_key_claimed()
+    {
+        var gate = _factory.Services.GetRequiredService<SqliteWriteGate>();
+        using var hangUp = new CancellationTokenSource();
+        using (await gate.EnterAsync(CancellationToken.None))
+        {
+            var first = CreateWithKeyAsync(_tenant, "hung-up", cancellationToken: hangUp.Token);
+            await Eventually.TrueAsync(() => _factory.Scalar("SELECT COUNT(*) FROM \"IdempotencyRecords\"") == 1, "the key claimed");
+            await hangUp.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+            await Eventually.TrueAsync(() => _factory.Scalar("SELECT COUNT(*) FROM \"IdempotencyRecords\"") == 0, "the key released");
+        }
+
+        var retried = await CreateWithKeyAsync(_tenant, "hung-up");
+
+        Assert.Equal(HttpStatusCode.Created, retried.StatusCode);
+        Assert.Equal(1, _factory.Scalar("SELECT COUNT(*) FROM \"Conversations\""));
     }
 }

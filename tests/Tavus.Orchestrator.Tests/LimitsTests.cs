@@ -77,7 +77,9 @@ public sealed class LimitsTests : IAsyncLifetime
         var response = await _tenant.GetAsync($"/conversations?cursor={Uri.EscapeDataString(cursor)}");
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.True((await response.ReadJsonAsync()).GetProperty("errors").TryGetProperty("cursor", out _));
+        var problem = await response.ReadJsonAsync();
+        Assert.True(problem.GetProperty("errors").TryGetProperty("cursor", out _));
+        Assert.Contains("cursor", problem.Str("detail"), StringComparison.Ordinal);
     }
 
     [Fact]

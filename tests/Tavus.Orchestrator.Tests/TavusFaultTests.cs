@@ -120,7 +120,23 @@ public sealed class TavusFaultTests : IAsyncLifetime
         var response = await tenant.PostAsJsonAsync("/conversations", Scenario.CreateBody(), Json.Options);
 
         Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
-        Assert.Contains("maximum concurrent conversations", (await response.ReadJsonAsync()).Str("detail"), StringComparison.Ordinal);
+        var problem = await response.ReadJsonAsync();
+        Assert.Contains("maximum concurrent conversations", problem.Str("detail"), StringComparison.Ordinal);
+        Assert.EndsWith("/tavus-concurrency-limit", problem.Str("type"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Tavus_not_knowing_a_conversation_on_end_is_502_not_our_404()
+    {
+        var id = (await _tenant.CreateConversationAsync()).Str("conversation_id");
+        await _factory.SetFaultsAsync(dropRate: 1); // the end that deleting sends never arrives
+        using var simulator = _factory.CreateSimulatorClient();
+        (await simulator.DeleteAsync($"v2/conversations/{id}")).EnsureSuccessStatusCode();
+
+        var response = await _tenant.PostAsync($"/conversations/{id}/end", null);
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Equal(502, (await response.ReadJsonAsync()).GetProperty("status").GetInt32());
     }
 
     [Fact]
