@@ -221,4 +221,21 @@ public sealed class LimitsTests : IAsyncLifetime
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
         return tenant.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
     }
+
+    [Fact]
+    public async Task Numbers_are_numbers_in_bodies_and_in_the_OpenAPI_document()
+    {
+        using var admin = _factory.CreateAdminClient();
+        var asString = await admin.PutAsync("/admin/tenants/acme/policy",
+            new StringContent("""{"max_concurrent_conversations": "5"}""", Encoding.UTF8, "application/json"));
+        var document = await (await _factory.CreateClient().GetAsync("/openapi/v1.json")).ReadJsonAsync();
+
+        Assert.Equal(HttpStatusCode.BadRequest, asString.StatusCode);
+        var bound = document.GetProperty("components").GetProperty("schemas").GetProperty("TimerBoundsInput")
+            .GetProperty("properties").GetProperty("default").GetProperty("type");
+        Assert.DoesNotContain("string", bound.ToString(), StringComparison.Ordinal);
+        var limit = document.GetProperty("paths").GetProperty("/conversations").GetProperty("get").GetProperty("parameters")
+            .EnumerateArray().Single(p => p.Str("name") == "limit").GetProperty("schema").GetProperty("type");
+        Assert.DoesNotContain("string", limit.ToString(), StringComparison.Ordinal);
+    }
 }

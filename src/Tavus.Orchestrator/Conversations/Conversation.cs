@@ -78,8 +78,8 @@ internal sealed class ConversationConfiguration : IEntityTypeConfiguration<Conve
         builder.Property(c => c.CallbackTokenHash).HasMaxLength(64);
         builder.Property(c => c.EndReason).HasMaxLength(64);
         builder.Property(c => c.Adjustments).HasConversion(
-            value => JsonSerializer.Serialize(value, HostingExtensions.Json),
-            json => JsonSerializer.Deserialize<List<Adjustment>>(json, HostingExtensions.Json) ?? new List<Adjustment>(),
+            value => JsonSerializer.Serialize(value, JsonFormats.Storage),
+            json => JsonSerializer.Deserialize<List<Adjustment>>(json, JsonFormats.Storage) ?? new List<Adjustment>(),
             new ValueComparer<List<Adjustment>>((a, b) => a!.SequenceEqual(b!), v => v.Count, v => v.ToList()));
         builder.HasOne<Tenant>().WithMany().HasForeignKey(c => c.TenantId);
         builder.HasIndex(c => c.TavusId).IsUnique();

@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Serilog;
@@ -11,28 +9,6 @@ namespace Tavus.Orchestrator.Hosting;
 /// <summary>Cross-cutting hosting: logging, JSON, ProblemDetails, OpenAPI, health.</summary>
 public static class HostingExtensions
 {
-    /// <summary>The JSON shape of every body this service reads or writes: snake_case, enums as snake_case strings.</summary>
-    public static void ConfigureJson(JsonSerializerOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        options.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
-        options.DictionaryKeyPolicy = null;
-        options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
-        // RFC 8259 leaves a repeated name undefined, and parsers differ on which one wins: refuse it.
-        options.AllowDuplicateProperties = false;
-    }
-
-    /// <summary>Those options, for JSON this service stores or sends outside an HTTP answer.</summary>
-    public static JsonSerializerOptions Json { get; } = CreateJson();
-
-    private static JsonSerializerOptions CreateJson()
-    {
-        var options = new JsonSerializerOptions();
-        ConfigureJson(options);
-        options.MakeReadOnly(populateMissingResolver: true);
-        return options;
-    }
-
     public static WebApplicationBuilder AddHosting(this WebApplicationBuilder builder)
     {
         builder.Services.AddSerilog((services, logger) => logger
@@ -41,7 +17,7 @@ public static class HostingExtensions
             .Enrich.With<SecretRedaction>(), preserveStaticLogger: true);
 
         builder.Services.TryAddSingleton(TimeProvider.System);
-        builder.Services.ConfigureHttpJsonOptions(options => ConfigureJson(options.SerializerOptions));
+        builder.Services.ConfigureHttpJsonOptions(options => JsonFormats.ConfigureHttp(options.SerializerOptions));
         builder.Services.AddProblems();
         builder.AddRateLimits();
         builder.Services.AddOpenApiDocument();

@@ -17,7 +17,7 @@ public sealed class TavusClient(HttpClient http)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "v2/conversations")
         {
-            Content = JsonContent.Create(body, options: HostingExtensions.Json),
+            Content = JsonContent.Create(body, options: JsonFormats.Tavus),
         };
         request.Options.Set(NoRetry, true);
         return await SendAsync<TavusConversation>(request, cancellationToken)
@@ -95,7 +95,7 @@ public sealed class TavusClient(HttpClient http)
     {
         try
         {
-            return JsonSerializer.Deserialize<T>(text, HostingExtensions.Json);
+            return JsonSerializer.Deserialize<T>(text, JsonFormats.Tavus);
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {

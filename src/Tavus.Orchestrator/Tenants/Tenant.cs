@@ -34,7 +34,7 @@ internal sealed class TenantConfiguration : IEntityTypeConfiguration<Tenant>
         builder.HasIndex(t => t.ApiKeyHash).IsUnique();
         builder.Property(t => t.SeededKeyHash).HasMaxLength(64);
         builder.Property(t => t.Policy).HasConversion(
-            policy => JsonSerializer.Serialize(policy, HostingExtensions.Json),
-            json => JsonSerializer.Deserialize<TenantPolicy>(json, HostingExtensions.Json)!);
+            policy => JsonSerializer.Serialize(policy, JsonFormats.Storage),
+            json => JsonSerializer.Deserialize<TenantPolicy>(json, JsonFormats.Storage)!);
     }
 }

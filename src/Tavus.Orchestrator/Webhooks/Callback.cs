@@ -32,7 +32,7 @@ public sealed class WebhookAckResult : IResult, IEndpointMetadataProvider
 
     private readonly byte[] _body;
 
-    private WebhookAckResult(WebhookAck ack) => _body = JsonSerializer.SerializeToUtf8Bytes(ack, Hosting.HostingExtensions.Json);
+    private WebhookAckResult(WebhookAck ack) => _body = JsonSerializer.SerializeToUtf8Bytes(ack, Hosting.JsonFormats.Http);
 
     public Task ExecuteAsync(HttpContext httpContext)
     {
