@@ -18,7 +18,7 @@ namespace Tavus.Orchestrator.Conversations;
 /// answer) is never repeated: its row stays pending, its key stays with it, and the reconciler
 /// finds out from Tavus whether it exists.
 /// </summary>
-public static class ConversationCreation
+public static partial class ConversationCreation
 {
     public static async Task<Results<Created<ConversationResponse>, Accepted<ConversationResponse>, ContentHttpResult, ValidationProblem, ProblemHttpResult>> CreateAsync(
         HttpContext context,
@@ -142,8 +142,7 @@ public static class ConversationCreation
         catch (TavusException ex) when (ex.Failure is TavusFailure.Timeout or TavusFailure.Unavailable)
         {
             // Tavus may have acted on it: nothing is repeated or released. The reconciler asks Tavus.
-            logger.LogWarning("A create for tenant {TenantId} may have reached Tavus ({Failure}: {Detail}); {ConversationKey} stays pending",
-                tenant.Id, ex.Failure, ex.Message, pending.Id);
+            Log.MayHaveReachedTavus(logger, tenant.Id, ex.Failure, ex.Message, pending.Id);
             if (key.Length > 0)
             {
                 await Idempotency.LeaveUnresolvedAsync(db, tenantId, key);
@@ -156,7 +155,7 @@ public static class ConversationCreation
         catch (TavusException ex)
         {
             // Tavus answered 4xx: it created nothing, so the key is free for a retry.
-            logger.LogWarning("Tavus refused a create for tenant {TenantId}: {Failure} {Detail}", tenant.Id, ex.Failure, ex.Message);
+            Log.Refused(logger, tenant.Id, ex.Failure, ex.Message);
             using (await gate.EnterAsync(CancellationToken.None))
             {
                 await db.Conversations.Where(c => c.Id == pending.Id).ExecuteUpdateAsync(s => s
@@ -188,7 +187,7 @@ public static class ConversationCreation
             await Idempotency.CompleteAsync(db, tenantId, key, StatusCodes.Status201Created,
                 JsonSerializer.Serialize(response, json.Value.SerializerOptions), response.ConversationId);
         }
-        logger.LogInformation("Conversation {ConversationId} created for tenant {TenantId}", created.ConversationId, tenant.Id);
+        Log.Created(logger, created.ConversationId, tenant.Id);
         return TypedResults.Created($"/conversations/{response.ConversationId}", response);
     }
 
@@ -250,5 +249,19 @@ public static class ConversationCreation
             await transaction.CommitAsync(CancellationToken.None);
         }
         return conversation;
+    }
+
+    // Event ids 300–399: each class that logs has a range of its own.
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 300, Level = LogLevel.Warning,
+            Message = "A create for tenant {TenantId} may have reached Tavus ({Failure}: {Detail}); {ConversationKey} stays pending")]
+        public static partial void MayHaveReachedTavus(ILogger logger, string tenantId, TavusFailure failure, string detail, string conversationKey);
+
+        [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "Tavus refused a create for tenant {TenantId}: {Failure} {Detail}")]
+        public static partial void Refused(ILogger logger, string tenantId, TavusFailure failure, string detail);
+
+        [LoggerMessage(EventId = 302, Level = LogLevel.Information, Message = "Conversation {ConversationId} created for tenant {TenantId}")]
+        public static partial void Created(ILogger logger, string conversationId, string tenantId);
     }
 }

@@ -105,7 +105,7 @@ public sealed partial class EventWriter : BackgroundService
             catch (Exception ex)
             {
                 // One bad write must not fail the others: retry each alone.
-                _logger.LogWarning(ex, "A batch of {Count} events failed; committing them one by one", batch.Count);
+                Log.BatchFailed(_logger, ex, batch.Count);
                 foreach (var pending in batch)
                 {
                     try
@@ -154,11 +154,8 @@ public sealed partial class EventWriter : BackgroundService
             duplicates += duplicate ? 1 : 0;
             events[i] = $"{write.PublicId ?? e.ConversationId} {e.EventType}{(e.Seq is { } seq ? $" seq {seq}" : "")}{(duplicate ? " (duplicate)" : "")}";
         }
-        LogCommitted(_logger, batch.Count, duplicates, elapsed.TotalMilliseconds, string.Join("; ", events));
+        Log.Committed(_logger, batch.Count, duplicates, elapsed.TotalMilliseconds, string.Join("; ", events));
     }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Stored {Count} events ({Duplicates} duplicates) in one commit of {Elapsed:0.0} ms: {Events}")]
-    private static partial void LogCommitted(ILogger logger, int count, int duplicates, double elapsed, string events);
 
     public override Task StopAsync(CancellationToken cancellationToken)
     {
@@ -219,6 +216,17 @@ public sealed partial class EventWriter : BackgroundService
     private sealed record Pending(EventWrite Write)
     {
         public TaskCompletionSource<RecordOutcome> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    // Event ids 100–119: each class that logs has a range of its own.
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 100, Level = LogLevel.Information,
+            Message = "Stored {Count} events ({Duplicates} duplicates) in one commit of {Elapsed:0.0} ms: {Events}")]
+        public static partial void Committed(ILogger logger, int count, int duplicates, double elapsed, string events);
+
+        [LoggerMessage(EventId = 101, Level = LogLevel.Warning, Message = "A batch of {Count} events failed; committing them one by one")]
+        public static partial void BatchFailed(ILogger logger, Exception exception, int count);
     }
 
     /// <summary>

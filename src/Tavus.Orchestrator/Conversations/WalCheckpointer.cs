@@ -79,7 +79,7 @@ internal sealed partial class WalCheckpointer : IDisposable
         catch (SqliteException ex)
         {
             // Not the writer's business to fail over: its commits do not need the checkpoint.
-            LogFailed(_logger, ex);
+            Log.CheckpointFailed(_logger, ex);
         }
     }
 
@@ -101,14 +101,14 @@ internal sealed partial class WalCheckpointer : IDisposable
                 {
                     // busy, pages in the WAL, pages copied into the database file
                     reader.Read();
-                    LogCheckpoint(_logger, reader.GetInt64(2), reader.GetInt64(1), Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                    Log.Checkpointed(_logger, reader.GetInt64(2), reader.GetInt64(1), Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 }
                 Volatile.Write(ref _catchUpDue, 1);
             }
             catch (SqliteException ex)
             {
                 // The next one copies what this one could not; SQLite's data is never at risk here.
-                LogFailed(_logger, ex);
+                Log.CheckpointFailed(_logger, ex);
             }
         }
     }
@@ -120,11 +120,15 @@ internal sealed partial class WalCheckpointer : IDisposable
         command.ExecuteNonQuery();
     }
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Checkpointed {Copied} of {Pages} WAL pages in {Elapsed:0.0} ms")]
-    private static partial void LogCheckpoint(ILogger logger, long copied, long pages, double elapsed);
+    // Event ids 120–139: each class that logs has a range of its own.
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 120, Level = LogLevel.Debug, Message = "Checkpointed {Copied} of {Pages} WAL pages in {Elapsed:0.0} ms")]
+        public static partial void Checkpointed(ILogger logger, long copied, long pages, double elapsed);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "A WAL checkpoint failed; the next one copies its pages")]
-    private static partial void LogFailed(ILogger logger, Exception exception);
+        [LoggerMessage(EventId = 121, Level = LogLevel.Warning, Message = "A WAL checkpoint failed; the next one copies its pages")]
+        public static partial void CheckpointFailed(ILogger logger, Exception exception);
+    }
 
     public void Dispose()
     {

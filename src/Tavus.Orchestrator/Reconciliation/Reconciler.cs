@@ -15,7 +15,7 @@ namespace Tavus.Orchestrator.Reconciliation;
 /// reports (source: reconciler), and ends overruns. Its state is the database, so it resumes after
 /// a restart; the one-end-per-conversation index keeps a late callback from ending it twice.
 /// </summary>
-public sealed class Reconciler(
+public sealed partial class Reconciler(
     IServiceScopeFactory scopes,
     EventWriter writer,
     TimeProvider time,
@@ -34,7 +34,7 @@ public sealed class Reconciler(
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
-                logger.LogError(ex, "Reconciliation pass failed; the next one retries");
+                Log.PassFailed(logger, ex);
             }
         }
     }
@@ -77,13 +77,13 @@ public sealed class Reconciler(
             }
             catch (TavusException ex)
             {
-                logger.LogWarning("Could not reconcile {ConversationKey}: {Failure} {Detail}", id, ex.Failure, ex.Message);
+                Log.TavusFailed(logger, id, ex.Failure, ex.Message);
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
                 // Tavus' answers are untrusted input: one of an unexpected shape skips its
                 // conversation (retried next pass), not the rest of the pass.
-                logger.LogWarning(ex, "Could not reconcile {ConversationKey}; skipped until the next pass", id);
+                Log.Skipped(logger, ex, id);
             }
         }
         return checkedCount;
@@ -139,13 +139,13 @@ public sealed class Reconciler(
         catch (TavusException ex)
         {
             // The leases run out and the next pass searches again.
-            logger.LogWarning("Could not list Tavus' conversations to resolve pending creates: {Failure} {Detail}", ex.Failure, ex.Message);
+            Log.ListFailed(logger, ex.Failure, ex.Message);
         }
         if (searchedPastThem)
         {
             foreach (var (id, _) in unresolved.Values)
             {
-                logger.LogWarning("Pending {ConversationKey} is not at Tavus; marked failed", id);
+                Log.PendingNotAtTavus(logger, id);
                 await writes.Conversations.Where(c => c.Id == id && c.Status == ConversationStatus.Pending && c.TavusId == null)
                     .ExecuteUpdateAsync(s => s
                         .SetProperty(c => c.Status, ConversationStatus.Failed)
@@ -165,7 +165,7 @@ public sealed class Reconciler(
                 {
                     if (TokenOf(remote.CallbackUrl) is { } token && unresolved.Remove(CallbackTokens.Hash(token), out var found))
                     {
-                        logger.LogInformation("Pending {ConversationKey} found at Tavus as {ConversationId}; adopted", found.Id, remote.ConversationId);
+                        Log.PendingAdopted(logger, found.Id, remote.ConversationId);
                         await writes.Conversations.Where(c => c.Id == found.Id && c.Status == ConversationStatus.Pending && c.TavusId == null)
                             .ExecuteUpdateAsync(s => s
                                 .SetProperty(c => c.TavusId, remote.ConversationId)
@@ -252,7 +252,7 @@ public sealed class Reconciler(
 
         if (conversation.DeadlineAt < now.AddSeconds(-options.Value.GraceSeconds))
         {
-            logger.LogWarning("Conversation {ConversationId} runs past its deadline {DeadlineAt}; ending it", conversation.TavusId, conversation.DeadlineAt);
+            Log.Overrun(logger, conversation.TavusId, conversation.DeadlineAt);
             await tavus.EndConversationAsync(conversation.TavusId!, cancellationToken);
         }
         // Tavus answered: the conversation is not silent any more.
@@ -281,4 +281,29 @@ public sealed class Reconciler(
         Properties = properties,
         DedupeKey = $"reconciler:{eventType}",
     };
+
+    // Event ids 200–299: each class that logs has a range of its own.
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 200, Level = LogLevel.Error, Message = "Reconciliation pass failed; the next one retries")]
+        public static partial void PassFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 201, Level = LogLevel.Warning, Message = "Could not reconcile {ConversationKey}: {Failure} {Detail}")]
+        public static partial void TavusFailed(ILogger logger, string conversationKey, TavusFailure failure, string detail);
+
+        [LoggerMessage(EventId = 202, Level = LogLevel.Warning, Message = "Could not reconcile {ConversationKey}; skipped until the next pass")]
+        public static partial void Skipped(ILogger logger, Exception exception, string conversationKey);
+
+        [LoggerMessage(EventId = 203, Level = LogLevel.Warning, Message = "Could not list Tavus' conversations to resolve pending creates: {Failure} {Detail}")]
+        public static partial void ListFailed(ILogger logger, TavusFailure failure, string detail);
+
+        [LoggerMessage(EventId = 204, Level = LogLevel.Warning, Message = "Pending {ConversationKey} is not at Tavus; marked failed")]
+        public static partial void PendingNotAtTavus(ILogger logger, string conversationKey);
+
+        [LoggerMessage(EventId = 205, Level = LogLevel.Information, Message = "Pending {ConversationKey} found at Tavus as {ConversationId}; adopted")]
+        public static partial void PendingAdopted(ILogger logger, string conversationKey, string conversationId);
+
+        [LoggerMessage(EventId = 206, Level = LogLevel.Warning, Message = "Conversation {ConversationId} runs past its deadline {DeadlineAt}; ending it")]
+        public static partial void Overrun(ILogger logger, string? conversationId, DateTime deadlineAt);
+    }
 }

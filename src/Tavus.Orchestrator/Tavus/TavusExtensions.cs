@@ -7,7 +7,7 @@ using Tavus.Simulator;
 
 namespace Tavus.Orchestrator.Tavus;
 
-public static class TavusExtensions
+public static partial class TavusExtensions
 {
     /// <summary>Where the built-in simulator is mounted in simulator mode.</summary>
     public const string SimulatorPrefix = "/tavus-sim";
@@ -69,15 +69,24 @@ public static class TavusExtensions
             var adminKey = app.Services.GetRequiredService<IOptions<AdminOptions>>().Value.ApiKey == TenantSeeding.DemoAdminKey
                 ? $"'{TenantSeeding.DemoAdminKey}' (Admin:ApiKey is not set)"
                 : "the configured Admin:ApiKey";
-            app.Logger.LogWarning(
-                "SIMULATOR MODE: no Tavus:ApiKey is configured, so conversations go to the built-in Tavus simulator at {SimulatorPrefix}. " +
-                "Nothing reaches the real Tavus. Tenant 'demo' with key 'demo-key' is available; the admin API (X-Admin-Key) takes {AdminKey}.",
-                SimulatorPrefix, adminKey);
+            Log.SimulatorMode(app.Logger, SimulatorPrefix, adminKey);
         }
         else
         {
-            app.Logger.LogInformation("Tavus API at {TavusBaseUrl}", options.BaseUrl);
+            Log.TavusApi(app.Logger, options.BaseUrl);
         }
         return app;
+    }
+
+    // Event ids 400–499: each class that logs has a range of its own.
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 400, Level = LogLevel.Warning,
+            Message = "SIMULATOR MODE: no Tavus:ApiKey is configured, so conversations go to the built-in Tavus simulator at {SimulatorPrefix}. " +
+                "Nothing reaches the real Tavus. Tenant 'demo' with key 'demo-key' is available; the admin API (X-Admin-Key) takes {AdminKey}.")]
+        public static partial void SimulatorMode(ILogger logger, string simulatorPrefix, string adminKey);
+
+        [LoggerMessage(EventId = 401, Level = LogLevel.Information, Message = "Tavus API at {TavusBaseUrl}")]
+        public static partial void TavusApi(ILogger logger, string tavusBaseUrl);
     }
 }

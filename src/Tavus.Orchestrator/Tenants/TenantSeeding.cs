@@ -100,6 +100,7 @@ public static partial class TenantSeeding
         }
     }
 
+    // Event ids 1–99: each class that logs has a range of its own.
     private static partial class Log
     {
         [LoggerMessage(EventId = 1, Level = LogLevel.Information,

@@ -53,7 +53,7 @@ internal sealed class DeliveryQueue(CallbackSender sender, string conversationId
 }
 
 /// <summary>Posts callbacks once each: Tavus documents no retries, so neither does its stand-in.</summary>
-internal sealed class CallbackSender(
+internal sealed partial class CallbackSender(
     IHttpClientFactory httpClientFactory,
     TimeProvider timeProvider,
     IHostApplicationLifetime lifetime,
@@ -67,8 +67,7 @@ internal sealed class CallbackSender(
             {
                 queue.Record(new DeliveryRecord(
                     callback.EventType, Now(), StatusCode: null, Error: "dropped by fault injection", Dropped: true, Duplicate: false, callback.BodyElement));
-                logger.LogInformation(
-                    "Dropped callback {EventType} of conversation {ConversationId} (fault injection)", callback.EventType, queue.ConversationId);
+                Log.Dropped(logger, callback.EventType, queue.ConversationId);
                 return;
             }
 
@@ -81,7 +80,7 @@ internal sealed class CallbackSender(
         catch (Exception ex)
         {
             // The queue chains on this task; a fault here must not stop the conversation's later callbacks.
-            logger.LogError(ex, "Could not deliver callback {EventType} of conversation {ConversationId}", callback.EventType, queue.ConversationId);
+            Log.NotDelivered(logger, ex, callback.EventType, queue.ConversationId);
         }
     }
 
@@ -99,28 +98,48 @@ internal sealed class CallbackSender(
             statusCode = (int)response.StatusCode;
             if (response.IsSuccessStatusCode)
             {
-                logger.LogInformation(
-                    "Delivered callback {EventType} of conversation {ConversationId}: {StatusCode}", callback.EventType, queue.ConversationId, statusCode);
+                Log.Delivered(logger, callback.EventType, queue.ConversationId, statusCode.Value);
             }
             else
             {
-                logger.LogWarning(
-                    "Callback {EventType} of conversation {ConversationId} was answered {StatusCode}; not retried", callback.EventType, queue.ConversationId, statusCode);
+                Log.Refused(logger, callback.EventType, queue.ConversationId, statusCode.Value);
             }
         }
         catch (TaskCanceledException ex) when (ex.InnerException is TimeoutException)
         {
             error = "timed out";
-            logger.LogWarning("Callback {EventType} of conversation {ConversationId} timed out; not retried", callback.EventType, queue.ConversationId);
+            Log.TimedOut(logger, callback.EventType, queue.ConversationId);
         }
         catch (Exception ex)
         {
             error = ex.Message;
-            logger.LogWarning(ex, "Callback {EventType} of conversation {ConversationId} failed; not retried", callback.EventType, queue.ConversationId);
+            Log.Failed(logger, ex, callback.EventType, queue.ConversationId);
         }
 
         queue.Record(new DeliveryRecord(callback.EventType, attemptedAt, statusCode, error, Dropped: false, duplicate, callback.BodyElement));
     }
 
     private string Now() => SimulatorJson.FormatTimestamp(timeProvider.GetUtcNow());
+
+    // Event ids 1200–1299: each class that logs has a range of its own.
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1200, Level = LogLevel.Information, Message = "Dropped callback {EventType} of conversation {ConversationId} (fault injection)")]
+        public static partial void Dropped(ILogger logger, string eventType, string conversationId);
+
+        [LoggerMessage(EventId = 1201, Level = LogLevel.Error, Message = "Could not deliver callback {EventType} of conversation {ConversationId}")]
+        public static partial void NotDelivered(ILogger logger, Exception exception, string eventType, string conversationId);
+
+        [LoggerMessage(EventId = 1202, Level = LogLevel.Information, Message = "Delivered callback {EventType} of conversation {ConversationId}: {StatusCode}")]
+        public static partial void Delivered(ILogger logger, string eventType, string conversationId, int statusCode);
+
+        [LoggerMessage(EventId = 1203, Level = LogLevel.Warning, Message = "Callback {EventType} of conversation {ConversationId} was answered {StatusCode}; not retried")]
+        public static partial void Refused(ILogger logger, string eventType, string conversationId, int statusCode);
+
+        [LoggerMessage(EventId = 1204, Level = LogLevel.Warning, Message = "Callback {EventType} of conversation {ConversationId} timed out; not retried")]
+        public static partial void TimedOut(ILogger logger, string eventType, string conversationId);
+
+        [LoggerMessage(EventId = 1205, Level = LogLevel.Warning, Message = "Callback {EventType} of conversation {ConversationId} failed; not retried")]
+        public static partial void Failed(ILogger logger, Exception exception, string eventType, string conversationId);
+    }
 }

@@ -98,7 +98,7 @@ internal sealed partial class ConversationStore : IDisposable
             }
 
             _conversations[id] = conversation;
-            _logger.LogInformation("Created conversation {ConversationId} (test mode: {TestMode})", id, testMode);
+            Log.Created(_logger, id, testMode);
             conversation.Start();
             if (testMode)
             {
@@ -225,13 +225,13 @@ internal sealed partial class ConversationStore : IDisposable
 
             if (forgotten > 0)
             {
-                LogForgotten(_logger, forgotten, _options.RetainEndedSeconds, _conversations.Count);
+                Log.Forgotten(_logger, forgotten, _options.RetainEndedSeconds, _conversations.Count);
             }
         }
         catch (Exception ex)
         {
             // An exception escaping a timer callback would take the whole process down.
-            LogForgetFailed(_logger, ex);
+            Log.ForgetFailed(_logger, ex);
         }
     }
 
@@ -241,9 +241,16 @@ internal sealed partial class ConversationStore : IDisposable
         _forgetTimer.Change(SimulatorClock.DueTime(_clock.Now, at), Timeout.InfiniteTimeSpan);
     }
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Forgot {Count} conversations ended {RetainEndedSeconds} simulated seconds ago; {Kept} kept")]
-    private static partial void LogForgotten(ILogger logger, int count, int retainEndedSeconds, int kept);
+    // Event ids 1000–1099: each class that logs has a range of its own.
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1000, Level = LogLevel.Information, Message = "Created conversation {ConversationId} (test mode: {TestMode})")]
+        public static partial void Created(ILogger logger, string conversationId, bool testMode);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Forgetting ended conversations failed")]
-    private static partial void LogForgetFailed(ILogger logger, Exception exception);
+        [LoggerMessage(EventId = 1001, Level = LogLevel.Debug, Message = "Forgot {Count} conversations ended {RetainEndedSeconds} simulated seconds ago; {Kept} kept")]
+        public static partial void Forgotten(ILogger logger, int count, int retainEndedSeconds, int kept);
+
+        [LoggerMessage(EventId = 1002, Level = LogLevel.Error, Message = "Forgetting ended conversations failed")]
+        public static partial void ForgetFailed(ILogger logger, Exception exception);
+    }
 }

@@ -11,7 +11,7 @@ namespace Tavus.Simulator.Conversations;
 /// conversation's own lock, and a single timer is armed for the next thing due (the replica joining,
 /// or the earliest applicable end), so the rules are decided in one place rather than by racing timers.
 /// </summary>
-internal sealed class SimulatedConversation : IDisposable
+internal sealed partial class SimulatedConversation : IDisposable
 {
     private readonly Lock _gate = new();
     private readonly ConversationSettings _settings;
@@ -202,7 +202,7 @@ internal sealed class SimulatedConversation : IDisposable
         catch (Exception ex)
         {
             // An exception escaping a timer callback would take the whole process down.
-            _logger.LogError(ex, "Timer of conversation {ConversationId} failed", _settings.Id);
+            Log.TimerFailed(_logger, ex, _settings.Id);
         }
     }
 
@@ -300,7 +300,7 @@ internal sealed class SimulatedConversation : IDisposable
 
         _held.Clear();
         _onEnded(this, at);
-        _logger.LogInformation("Conversation {ConversationId} ended: {ShutdownReason}", _settings.Id, reason);
+        Log.Ended(_logger, _settings.Id, reason);
     }
 
     private void Emit(string eventType, string messageType, object properties, DateTimeOffset at)
@@ -334,6 +334,16 @@ internal sealed class SimulatedConversation : IDisposable
 
     private ParticipantChange Change(ParticipantOutcome outcome, string? participantId) =>
         new(outcome, participantId, [.. _participants]);
+
+    // Event ids 1100–1199: each class that logs has a range of its own.
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1100, Level = LogLevel.Error, Message = "Timer of conversation {ConversationId} failed")]
+        public static partial void TimerFailed(ILogger logger, Exception exception, string conversationId);
+
+        [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Conversation {ConversationId} ended: {ShutdownReason}")]
+        public static partial void Ended(ILogger logger, string conversationId, string shutdownReason);
+    }
 }
 
 internal static class ConversationStatus
