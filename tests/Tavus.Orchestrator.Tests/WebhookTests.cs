@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Tavus.Orchestrator.Tests;
 
@@ -77,6 +78,23 @@ public sealed class WebhookTests : IAsyncLifetime
                 Assert.Contains("engaged", conversation.GetProperty("perception_analysis").Str("analysis"), StringComparison.Ordinal);
                 break;
         }
+    }
+
+    [Fact]
+    public async Task A_transcript_is_kept_once_in_its_event_and_shown_from_there()
+    {
+        var id = (await _tenant.CreateConversationAsync()).Str("conversation_id");
+        var first = await _tavus.PostFixtureAsync("transcription_ready.json", id, await _factory.CallbackTokenAsync(id));
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+
+        var shown = (await _tenant.GetConversationAsync(id)).GetProperty("transcript");
+        var stored = Assert.Single((await _tenant.GetConversationAsync(id)).GetProperty("events").EnumerateArray(), e => e.Str("kind") == "transcription_ready");
+
+        Assert.Equal(stored.GetProperty("properties").GetProperty("transcript").GetRawText(), shown.GetRawText());
+        // One copy: the conversation row holds none of what arrives after the end.
+        using var scope = _factory.Services.CreateScope();
+        var conversation = scope.ServiceProvider.GetRequiredService<Data.OrchestratorDbContext>().Model.FindEntityType(typeof(Conversations.Conversation))!;
+        Assert.DoesNotContain(conversation.GetProperties(), p => p.Name is "Transcript" or "Recording" or "PerceptionAnalysis");
     }
 
     [Fact]

@@ -47,10 +47,6 @@ public sealed class Conversation
     public DateTime? ReconcileClaimedUntil { get; set; }
     /// <summary>SHA-256 of the token in this conversation's callback_url.</summary>
     public required string CallbackTokenHash { get; init; }
-    /// <summary>Raw JSON, as Tavus sent it.</summary>
-    public string? Transcript { get; set; }
-    public string? Recording { get; set; }
-    public string? PerceptionAnalysis { get; set; }
     /// <summary>Why the create failed, for a <see cref="ConversationStatus.Failed"/> one.</summary>
     public string? FailureDetail { get; set; }
 

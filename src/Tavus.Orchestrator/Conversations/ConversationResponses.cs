@@ -56,18 +56,19 @@ public sealed record ConversationDetailsResponse : ConversationResponse
         Events = [];
     }
 
-    public static ConversationDetailsResponse From(Conversation c, IEnumerable<ConversationEvent> events) =>
-        new(ConversationResponse.From(c))
+    public static ConversationDetailsResponse From(Conversation c, IReadOnlyList<ConversationEvent> events)
+    {
+        var (transcript, recording, perception) = Lifecycle.Artifacts(events);
+        return new(ConversationResponse.From(c))
         {
             ShutdownReason = c.ShutdownReason,
             FailureDetail = c.FailureDetail,
             Events = events.Select(EventResponse.From).ToList(),
-            Transcript = Raw(c.Transcript),
-            Recording = Raw(c.Recording),
-            PerceptionAnalysis = Raw(c.PerceptionAnalysis),
+            Transcript = transcript,
+            Recording = recording,
+            PerceptionAnalysis = perception,
         };
-
-    private static JsonElement? Raw(string? json) => json is null ? null : JsonSerializer.Deserialize<JsonElement>(json);
+    }
 }
 
 /// <summary>One entry of the timeline.</summary>

@@ -273,9 +273,6 @@ public sealed partial class EventWriter : BackgroundService
                     "EndedAt" = CASE WHEN @kind = 'Ended' THEN @occurred ELSE "EndedAt" END,
                     "EndReason" = CASE WHEN @kind = 'Ended' THEN @endReason ELSE "EndReason" END,
                     "ShutdownReason" = CASE WHEN @kind = 'Ended' THEN @shutdownReason ELSE "ShutdownReason" END,
-                    "Transcript" = COALESCE(@transcript, "Transcript"),
-                    "Recording" = COALESCE(@recording, "Recording"),
-                    "PerceptionAnalysis" = COALESCE(@perception, "PerceptionAnalysis"),
                     "LastEventAt" = CASE WHEN "LastEventAt" IS NULL OR "LastEventAt" < @received THEN @received ELSE "LastEventAt" END
                 WHERE "Id" = @conversation;
                 """;
@@ -286,9 +283,6 @@ public sealed partial class EventWriter : BackgroundService
             Add(_apply, "received", DbType.DateTime);
             Add(_apply, "endReason", DbType.String);
             Add(_apply, "shutdownReason", DbType.String);
-            Add(_apply, "transcript", DbType.String);
-            Add(_apply, "recording", DbType.String);
-            Add(_apply, "perception", DbType.String);
 
             _heardFrom = connection.CreateCommand();
             _heardFrom.CommandText = """
@@ -381,9 +375,6 @@ public sealed partial class EventWriter : BackgroundService
             p[4].Value = e.ReceivedAt;
             p[5].Value = (object?)effect.EndReason ?? DBNull.Value;
             p[6].Value = (object?)effect.ShutdownReason ?? DBNull.Value;
-            p[7].Value = (object?)effect.Transcript ?? DBNull.Value;
-            p[8].Value = (object?)effect.Recording ?? DBNull.Value;
-            p[9].Value = (object?)effect.PerceptionAnalysis ?? DBNull.Value;
             _apply.ExecuteNonQuery();
         }
 

@@ -53,30 +53,44 @@ public static class Lifecycle
     }
 
     /// <summary>
-    /// What an event changes on its conversation besides its status: the end's reasons, the
-    /// transcript, recording and perception analysis, each raw as Tavus sent it.
+    /// What an event changes on its conversation besides its status: the end's reasons. What
+    /// arrives after the end (transcript, recording, perception analysis) stays in its event alone
+    /// and is read from the timeline (<see cref="Artifacts"/>): one copy of each.
     /// </summary>
-    public static EventEffect EffectOf(EventKind kind, JsonElement properties, string propertiesRaw)
+    public static EventEffect EffectOf(EventKind kind, JsonElement properties)
     {
-        switch (kind)
+        if (kind != EventKind.Ended)
         {
-            case EventKind.Ended:
-                var shutdownReason = StringProperty(properties, "shutdown_reason");
-                return new EventEffect { ShutdownReason = shutdownReason, EndReason = NormaliseEndReason(shutdownReason) };
-            case EventKind.TranscriptionReady:
-                return new EventEffect
-                {
-                    Transcript = properties.ValueKind == JsonValueKind.Object && properties.TryGetProperty("transcript", out var transcript)
-                        ? transcript.GetRawText()
-                        : propertiesRaw,
-                };
-            case EventKind.RecordingReady:
-                return new EventEffect { Recording = propertiesRaw };
-            case EventKind.PerceptionAnalysis:
-                return new EventEffect { PerceptionAnalysis = propertiesRaw };
-            default:
-                return EventEffect.None;
+            return EventEffect.None;
         }
+        var shutdownReason = StringProperty(properties, "shutdown_reason");
+        return new EventEffect { ShutdownReason = shutdownReason, EndReason = NormaliseEndReason(shutdownReason) };
+    }
+
+    /// <summary>
+    /// The transcript (the <c>transcript</c> of the latest <c>transcription_ready</c>, else its
+    /// properties), recording and perception analysis, raw as Tavus sent them, from a timeline.
+    /// </summary>
+    public static (JsonElement? Transcript, JsonElement? Recording, JsonElement? PerceptionAnalysis) Artifacts(IEnumerable<ConversationEvent> timeline)
+    {
+        JsonElement? transcript = null, recording = null, perception = null;
+        foreach (var e in timeline.OrderBy(e => e.Id))
+        {
+            switch (e.Kind)
+            {
+                case EventKind.TranscriptionReady:
+                    var properties = JsonSerializer.Deserialize<JsonElement>(e.Properties);
+                    transcript = properties.ValueKind == JsonValueKind.Object && properties.TryGetProperty("transcript", out var t) ? t : properties;
+                    break;
+                case EventKind.RecordingReady:
+                    recording = JsonSerializer.Deserialize<JsonElement>(e.Properties);
+                    break;
+                case EventKind.PerceptionAnalysis:
+                    perception = JsonSerializer.Deserialize<JsonElement>(e.Properties);
+                    break;
+            }
+        }
+        return (transcript, recording, perception);
     }
 
     private static string? StringProperty(JsonElement properties, string name) =>
@@ -85,13 +99,10 @@ public static class Lifecycle
             : null;
 }
 
-/// <summary>The columns an event sets on its conversation (null: unchanged).</summary>
+/// <summary>The columns an event sets on its conversation besides its status (null: unchanged).</summary>
 public sealed record EventEffect
 {
     public static EventEffect None { get; } = new();
     public string? ShutdownReason { get; init; }
     public string? EndReason { get; init; }
-    public string? Transcript { get; init; }
-    public string? Recording { get; init; }
-    public string? PerceptionAnalysis { get; init; }
 }

@@ -239,13 +239,14 @@ public sealed partial class Reconciler(
             await RecordEndAsync(conversation, reason ?? "ended (no reason given by Tavus)", endedAt, now, cancellationToken);
 
             var transcript = remote.Events?.FirstOrDefault(e => e.EventType == "application.transcription_ready");
-            if (transcript is not null && conversation.Transcript is null)
+            if (transcript is not null && !await db.ConversationEvents.AnyAsync(
+                e => e.ConversationId == conversation.Id && e.Kind == EventKind.TranscriptionReady, cancellationToken))
             {
                 var raw = transcript.Properties.GetRawText();
                 await writer.WriteAsync(new EventWrite(
                     NewEvent(conversation, EventKind.TranscriptionReady, "application.transcription_ready",
                         ParsedCallback.ParseTimestamp(transcript.Timestamp) ?? now, now, raw),
-                    Lifecycle.EffectOf(EventKind.TranscriptionReady, transcript.Properties, raw)), cancellationToken);
+                    Lifecycle.EffectOf(EventKind.TranscriptionReady, transcript.Properties)), cancellationToken);
             }
             return;
         }
@@ -267,7 +268,7 @@ public sealed partial class Reconciler(
         var raw = properties.GetRawText();
         return writer.WriteAsync(new EventWrite(
             NewEvent(conversation, EventKind.Ended, "system.shutdown", endedAt ?? now, now, raw),
-            Lifecycle.EffectOf(EventKind.Ended, properties, raw)), cancellationToken);
+            Lifecycle.EffectOf(EventKind.Ended, properties)), cancellationToken);
     }
 
     private static ConversationEvent NewEvent(Conversation conversation, EventKind kind, string eventType, DateTime occurredAt, DateTime receivedAt, string properties) => new()

@@ -94,7 +94,7 @@ public static class WebhookApi
         var @event = callback.ToEvent(target.Key, time.GetUtcNow().UtcDateTime);
         // A conversation without Tavus' id yet: the token proves Tavus created it (its create
         // answer was lost or is still on its way), so it takes the id this callback carries.
-        var write = new EventWrite(@event, Lifecycle.EffectOf(@event.Kind, callback.Properties, callback.PropertiesRaw),
+        var write = new EventWrite(@event, Lifecycle.EffectOf(@event.Kind, callback.Properties),
             AdoptTavusId: target.TavusId is null ? callback.ConversationId : null, PublicId: callback.ConversationId);
         if (!writer.TryWrite(write, out var committed))
         {

@@ -15,7 +15,7 @@ namespace Tavus.Orchestrator.Data.Migrations
         protected override void BuildModel(ModelBuilder modelBuilder)
         {
 #pragma warning disable 612, 618
-            modelBuilder.HasAnnotation("ProductVersion", "10.0.4");
+            modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
 
             modelBuilder.Entity("Tavus.Orchestrator.Conversations.Conversation", b =>
                 {
@@ -66,13 +66,7 @@ namespace Tavus.Orchestrator.Data.Migrations
                     b.Property<int>("ParticipantLeftTimeout")
                         .HasColumnType("INTEGER");
 
-                    b.Property<string>("PerceptionAnalysis")
-                        .HasColumnType("TEXT");
-
                     b.Property<DateTime?>("ReconcileClaimedUntil")
-                        .HasColumnType("TEXT");
-
-                    b.Property<string>("Recording")
                         .HasColumnType("TEXT");
 
                     b.Property<string>("ShutdownReason")
@@ -90,9 +84,6 @@ namespace Tavus.Orchestrator.Data.Migrations
                     b.Property<string>("TenantId")
                         .IsRequired()
                         .HasMaxLength(64)
-                        .HasColumnType("TEXT");
-
-                    b.Property<string>("Transcript")
                         .HasColumnType("TEXT");
 
                     b.HasKey("Id");

@@ -17,7 +17,7 @@ namespace Tavus.Orchestrator.Data.Migrations.Postgres
         {
 #pragma warning disable 612, 618
             modelBuilder
-                .HasAnnotation("ProductVersion", "10.0.4")
+                .HasAnnotation("ProductVersion", "10.0.15")
                 .HasAnnotation("Relational:MaxIdentifierLength", 63);
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
@@ -71,14 +71,8 @@ namespace Tavus.Orchestrator.Data.Migrations.Postgres
                     b.Property<int>("ParticipantLeftTimeout")
                         .HasColumnType("integer");
 
-                    b.Property<string>("PerceptionAnalysis")
-                        .HasColumnType("text");
-
                     b.Property<DateTime?>("ReconcileClaimedUntil")
                         .HasColumnType("timestamp with time zone");
-
-                    b.Property<string>("Recording")
-                        .HasColumnType("text");
 
                     b.Property<string>("ShutdownReason")
                         .HasColumnType("text");
@@ -96,9 +90,6 @@ namespace Tavus.Orchestrator.Data.Migrations.Postgres
                         .IsRequired()
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)");
-
-                    b.Property<string>("Transcript")
-                        .HasColumnType("text");
 
                     b.HasKey("Id");
 
