@@ -37,6 +37,7 @@ public static class ConversationsApi
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
 
         group.MapPost("/", ConversationCreation.CreateAsync)
+            .WithName("CreateConversation")
             .WithSummary("Create a Tavus conversation under the tenant's policy.")
             .WithDescription("The body is Tavus' create request without callback_url. A timer left out takes the tenant's " +
                 "default; one outside the bounds is refused (422) or clamped (listed in adjustments).")
@@ -48,11 +49,13 @@ public static class ConversationsApi
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status502BadGateway)
             .ProducesProblem(StatusCodes.Status504GatewayTimeout);
-        group.MapGet("/", List).WithSummary("The tenant's conversations, newest first, with cursor paging.");
+        group.MapGet("/", List).WithName("ListConversations").WithSummary("The tenant's conversations, newest first, with cursor paging.");
         group.MapGet("/{id}", Get)
+            .WithName("GetConversation")
             .WithSummary("One conversation with its timeline, transcript, recording and perception analysis.")
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/{id}/end", End)
+            .WithName("EndConversation")
             .WithSummary("Ask Tavus to end the conversation.")
             .WithDescription("202 when the request went to Tavus (the end arrives as a callback); 200 and nothing sent when it already ended.")
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -60,6 +63,7 @@ public static class ConversationsApi
             .ProducesProblem(StatusCodes.Status502BadGateway)
             .ProducesProblem(StatusCodes.Status504GatewayTimeout);
         group.MapGet("/{id}/events", Events)
+            .WithName("GetConversationEvents")
             .WithSummary("The conversation's timeline, oldest first; with Accept: text/event-stream a live stream.")
             .WithDescription("The stream sends the timeline so far, then each event as it is recorded, and closes once the " +
                 "conversation ended and its transcript arrived (or Events:TranscriptWaitSeconds after the end).")

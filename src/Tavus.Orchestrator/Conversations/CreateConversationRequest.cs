@@ -4,33 +4,34 @@ using System.Text.Json.Nodes;
 namespace Tavus.Orchestrator.Conversations;
 
 /// <summary>The Tavus create request, less <c>callback_url</c>, which the orchestrator owns.</summary>
-/// <remarks>Documents the body in OpenAPI; the handler validates the raw JSON so that it can name unknown fields.</remarks>
+/// <remarks>Documents the body in OpenAPI; the handler validates the raw JSON so that it can name unknown fields.
+/// Every member has a default, so the document marks none required (one of persona_id and replica_id is, checked below).</remarks>
 public sealed record CreateConversationRequest(
-    string? PersonaId,
-    string? ReplicaId,
-    string? ConversationName,
-    string? ConversationalContext,
-    string? CustomGreeting,
-    bool? AudioOnly,
-    bool? RequireAuth,
-    bool? TestMode,
-    List<string>? MemoryStores,
-    List<string>? DocumentIds,
-    string? DocumentRetrievalStrategy,
-    List<string>? DocumentTags,
-    ConversationPropertiesRequest? Properties);
+    string? PersonaId = null,
+    string? ReplicaId = null,
+    string? ConversationName = null,
+    string? ConversationalContext = null,
+    string? CustomGreeting = null,
+    bool? AudioOnly = null,
+    bool? RequireAuth = null,
+    bool? TestMode = null,
+    List<string>? MemoryStores = null,
+    List<string>? DocumentIds = null,
+    string? DocumentRetrievalStrategy = null,
+    List<string>? DocumentTags = null,
+    ConversationPropertiesRequest? Properties = null);
 
 public sealed record ConversationPropertiesRequest(
-    int? MaxCallDuration,
-    int? ParticipantLeftTimeout,
-    int? ParticipantAbsentTimeout,
-    bool? EnableRecording,
-    bool? EnableClosedCaptions,
-    bool? ApplyGreenscreen,
-    string? Language,
-    string? RecordingS3BucketName,
-    string? RecordingS3BucketRegion,
-    string? AwsAssumeRoleArn);
+    int? MaxCallDuration = null,
+    int? ParticipantLeftTimeout = null,
+    int? ParticipantAbsentTimeout = null,
+    bool? EnableRecording = null,
+    bool? EnableClosedCaptions = null,
+    bool? ApplyGreenscreen = null,
+    string? Language = null,
+    string? RecordingS3BucketName = null,
+    string? RecordingS3BucketRegion = null,
+    string? AwsAssumeRoleArn = null);
 
 /// <summary>A create request that passed the field checks; the timers are not resolved yet.</summary>
 public sealed record ValidatedCreate(JsonObject Body, int? MaxCallDuration, int? ParticipantLeftTimeout, int? ParticipantAbsentTimeout)

@@ -52,17 +52,18 @@ public static partial class TenantsApi
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status403Forbidden);
 
-        admin.MapPost("/", CreateTenant).WithSummary("Create a tenant; its API key is shown once.")
+        admin.MapPost("/", CreateTenant).WithName("CreateTenant").WithSummary("Create a tenant; its API key is shown once.")
             .ProducesProblem(StatusCodes.Status409Conflict);
-        admin.MapGet("/", ListTenants).WithSummary("List tenants (never their keys).");
-        admin.MapGet("/{id}", GetTenant).WithSummary("One tenant (never its key).")
+        admin.MapGet("/", ListTenants).WithName("ListTenants").WithSummary("List tenants (never their keys).");
+        admin.MapGet("/{id}", GetTenant).WithName("GetTenant").WithSummary("One tenant (never its key).")
             .ProducesProblem(StatusCodes.Status404NotFound);
-        admin.MapPut("/{id}/policy", ReplacePolicy).WithSummary("Replace a tenant's policy; applies to new conversations.")
+        admin.MapPut("/{id}/policy", ReplacePolicy).WithName("ReplaceTenantPolicy").WithSummary("Replace a tenant's policy; applies to new conversations.")
             .ProducesProblem(StatusCodes.Status404NotFound);
-        admin.MapPost("/{id}/keys", RotateKey).WithSummary("Rotate a tenant's key: the new key is shown once, the old one stops working.")
+        admin.MapPost("/{id}/keys", RotateKey).WithName("RotateTenantKey").WithSummary("Rotate a tenant's key: the new key is shown once, the old one stops working.")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         app.MapGet("/tenant", GetOwnTenant)
+            .WithName("GetOwnTenant")
             .WithTags("Tenant")
             .RequireAuthorization(AuthSchemes.Tenant)
             .RequireRateLimiting(RateLimits.TenantPolicy)

@@ -9,15 +9,15 @@ using Tavus.Orchestrator.Hosting;
 namespace Tavus.Orchestrator.Webhooks;
 
 /// <summary>A Tavus callback body, as documented (see tests/Fixtures/callbacks).</summary>
-/// <remarks>Only for the OpenAPI document; the handler reads the raw body.</remarks>
+/// <remarks>Only for the OpenAPI document; the handler reads the raw body. A member with a default is optional there.</remarks>
 public sealed record TavusCallback(
     string ConversationId,
     string EventType,
-    string? MessageType,
-    JsonElement? Timestamp,
-    long? Seq,
-    string? WebhookUrl,
-    JsonElement? Properties);
+    string? MessageType = null,
+    JsonElement? Timestamp = null,
+    long? Seq = null,
+    string? WebhookUrl = null,
+    JsonElement? Properties = null);
 
 public sealed record WebhookAck(string Status);
 

@@ -21,6 +21,7 @@ public static class WebhookApi
     public static IEndpointRouteBuilder MapWebhooks(this IEndpointRouteBuilder app)
     {
         app.MapPost("/webhook", Receive)
+            .WithName("ReceiveCallback")
             .WithTags("Tavus callbacks")
             .AllowAnonymous()
             // A stored callback is logged in its commit's line by the event writer.

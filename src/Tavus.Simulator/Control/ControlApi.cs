@@ -24,6 +24,7 @@ internal static class ControlApi
         var group = routes.MapGroup("/control").WithTags("Tavus simulator control");
 
         group.MapPost("/conversations/{conversationId}/join", JoinAsync)
+            .WithName("SimulatorJoinParticipant")
             .WithSummary("A participant joins the room (an id is minted when none is given)")
             .Accepts<ParticipantRequest>(isOptional: true, "application/json")
             .Produces<ParticipantsResponse>()
@@ -32,6 +33,7 @@ internal static class ControlApi
             .ProducesProblem(StatusCodes.Status409Conflict);
 
         group.MapPost("/conversations/{conversationId}/leave", LeaveAsync)
+            .WithName("SimulatorLeaveParticipant")
             .WithSummary("A participant leaves the room (the most recent one when none is given)")
             .Accepts<ParticipantRequest>(isOptional: true, "application/json")
             .Produces<ParticipantsResponse>()
@@ -40,17 +42,20 @@ internal static class ControlApi
             .ProducesProblem(StatusCodes.Status409Conflict);
 
         group.MapGet("/conversations/{conversationId}/deliveries", Deliveries)
+            .WithName("SimulatorListDeliveries")
             .WithSummary("Every callback sent for the conversation, in send order, with the answer it got")
             .Produces<IReadOnlyList<DeliveryRecord>>()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         group.MapPut("/faults", PutFaultsAsync)
+            .WithName("SimulatorReplaceFaults")
             .WithSummary("Replaces the injected faults")
             .Accepts<FaultSettings>("application/json")
             .Produces<FaultSettings>()
             .ProducesValidationProblem();
 
         group.MapGet("/faults", (FaultInjector faults) => SimulatorResults.Json(faults.Current))
+            .WithName("SimulatorGetFaults")
             .WithSummary("The injected faults in force")
             .Produces<FaultSettings>();
 

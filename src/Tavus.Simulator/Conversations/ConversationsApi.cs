@@ -17,6 +17,7 @@ internal static class ConversationsApi
             .AddEndpointFilter<LatencyFilter>();
 
         group.MapPost("", CreateAsync)
+            .WithName("SimulatorCreateConversation")
             .WithSummary("Creates a conversation; its timers start now, as at Tavus")
             .Accepts<CreateConversationRequest>("application/json")
             .Produces<ConversationResponse>()
@@ -24,21 +25,25 @@ internal static class ConversationsApi
             .Produces<TavusError>(StatusCodes.Status500InternalServerError);
 
         group.MapGet("", List)
+            .WithName("SimulatorListConversations")
             .WithSummary("Lists conversations, newest first")
             .Produces<ConversationListResponse>()
             .Produces<TavusError>(StatusCodes.Status400BadRequest);
 
         group.MapGet("/{conversationId}", Get)
+            .WithName("SimulatorGetConversation")
             .WithSummary("Gets a conversation; verbose=true adds every event it generated")
             .Produces<ConversationResponse>()
             .Produces<TavusError>(StatusCodes.Status404NotFound);
 
         group.MapPost("/{conversationId}/end", End)
+            .WithName("SimulatorEndConversation")
             .WithSummary("Ends a conversation (end_conversation_endpoint_hit)")
             .Produces<TavusMessage>()
             .Produces<TavusError>(StatusCodes.Status404NotFound);
 
         group.MapDelete("/{conversationId}", Delete)
+            .WithName("SimulatorDeleteConversation")
             .WithSummary("Deletes a conversation, ending it first if live (daily_room_has_been_deleted)")
             .Produces<TavusError>(StatusCodes.Status404NotFound);
 
