@@ -56,6 +56,13 @@ public sealed record ApiOperation(string Method, string Template, IReadOnlyList<
                 var security = operation.Value.TryGetProperty("security", out var requirements) && requirements.GetArrayLength() > 0
                     ? requirements[0].EnumerateObject().Select(p => p.Name).FirstOrDefault()
                     : null;
+                // A key that goes in the query (the callback token) is a parameter to generate like the others.
+                if (security is not null && document.GetProperty("components").TryGetProperty("securitySchemes", out var schemes) &&
+                    schemes.TryGetProperty(security, out var scheme) && scheme.TryGetProperty("in", out var where) && where.GetString() == "query" &&
+                    scheme.GetProperty("name").GetString() is { } keyName && parameters.All(p => p.Name != keyName))
+                {
+                    parameters.Add(new ApiParameter(keyName, "query", "string"));
+                }
                 operations.Add(new ApiOperation(method, path.Name, parameters, bodies, security));
             }
         }
