@@ -259,23 +259,8 @@ public sealed partial class EventWriter : BackgroundService
                 _sqliteInsert = new SqliteInsert(sqlite, InsertEvent);
             }
 
-            // The lifecycle in one statement: ended is final; replica_joined moves created to active;
-            // a conversation adopted from a lost create answer gets its Tavus id.
             _apply = connection.CreateCommand();
-            _apply.CommandText = """
-                UPDATE "Conversations" SET
-                    "TavusId" = COALESCE("TavusId", @adopt),
-                    "Status" = CASE
-                        WHEN "Status" = 'Ended' OR @kind = 'Ended' THEN 'Ended'
-                        WHEN @kind = 'ReplicaJoined' AND ("Status" IN ('Pending', 'Created') OR (@adopt IS NOT NULL AND "Status" = 'Failed')) THEN 'Active'
-                        WHEN @adopt IS NOT NULL AND "Status" IN ('Pending', 'Failed') THEN 'Created'
-                        ELSE "Status" END,
-                    "EndedAt" = CASE WHEN @kind = 'Ended' THEN @occurred ELSE "EndedAt" END,
-                    "EndReason" = CASE WHEN @kind = 'Ended' THEN @endReason ELSE "EndReason" END,
-                    "ShutdownReason" = CASE WHEN @kind = 'Ended' THEN @shutdownReason ELSE "ShutdownReason" END,
-                    "LastEventAt" = CASE WHEN "LastEventAt" IS NULL OR "LastEventAt" < @received THEN @received ELSE "LastEventAt" END
-                WHERE "Id" = @conversation;
-                """;
+            _apply.CommandText = Lifecycle.ApplySql;
             Add(_apply, "conversation", DbType.String);
             Add(_apply, "adopt", DbType.String);
             Add(_apply, "kind", DbType.String);

@@ -24,6 +24,30 @@ public static class Lifecycle
         _ => 2,
     };
 
+    /// <summary>
+    /// What an event does to its conversation, as the event writer runs it in the event's commit,
+    /// whatever order events arrive in: <c>ended</c> is final; <c>replica_joined</c> moves a pending or
+    /// created conversation (or one failed whose callback proves Tavus made it) to active; a
+    /// conversation adopted from a lost create answer gets Tavus' id and is created; an end sets its
+    /// time and reasons (<see cref="EffectOf"/>); any event says the conversation was heard from.
+    /// Parameters: <c>@conversation</c>, <c>@adopt</c>, <c>@kind</c> (<see cref="EventKind"/> name),
+    /// <c>@occurred</c>, <c>@received</c>, <c>@endReason</c>, <c>@shutdownReason</c>.
+    /// </summary>
+    public const string ApplySql = """
+        UPDATE "Conversations" SET
+            "TavusId" = COALESCE("TavusId", @adopt),
+            "Status" = CASE
+                WHEN "Status" = 'Ended' OR @kind = 'Ended' THEN 'Ended'
+                WHEN @kind = 'ReplicaJoined' AND ("Status" IN ('Pending', 'Created') OR (@adopt IS NOT NULL AND "Status" = 'Failed')) THEN 'Active'
+                WHEN @adopt IS NOT NULL AND "Status" IN ('Pending', 'Failed') THEN 'Created'
+                ELSE "Status" END,
+            "EndedAt" = CASE WHEN @kind = 'Ended' THEN @occurred ELSE "EndedAt" END,
+            "EndReason" = CASE WHEN @kind = 'Ended' THEN @endReason ELSE "EndReason" END,
+            "ShutdownReason" = CASE WHEN @kind = 'Ended' THEN @shutdownReason ELSE "ShutdownReason" END,
+            "LastEventAt" = CASE WHEN "LastEventAt" IS NULL OR "LastEventAt" < @received THEN @received ELSE "LastEventAt" END
+        WHERE "Id" = @conversation;
+        """;
+
     private static readonly (string Prefix, string Reason)[] EndReasons =
     [
         ("max_call_duration", "max_call_duration"),
