@@ -89,7 +89,13 @@ public sealed class LifecycleTests : IAsyncLifetime
         var again = await _tenant.PostAsync($"/conversations/{id}/end", null);
         Assert.Equal(HttpStatusCode.OK, again.StatusCode);
         using var simulator = _factory.CreateSimulatorClient();
-        var deliveries = await (await simulator.GetAsync($"control/conversations/{id}/deliveries")).ReadJsonAsync();
+        // The simulator lists a delivery once its answer is back, which may be just after the commit.
+        JsonElement deliveries = default;
+        await Eventually.TrueAsync(async () =>
+        {
+            deliveries = await (await simulator.GetAsync($"control/conversations/{id}/deliveries")).ReadJsonAsync();
+            return deliveries.EnumerateArray().Any(d => d.Str("event_type") == "system.shutdown");
+        }, "the shutdown delivery listed");
         Assert.Single(deliveries.EnumerateArray(), d => d.Str("event_type") == "system.shutdown");
     }
 

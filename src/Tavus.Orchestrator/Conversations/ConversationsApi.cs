@@ -22,6 +22,7 @@ public static class ConversationsApi
         builder.Services.AddSingleton<ConversationEvents>();
         builder.Services.AddOptions<EventOptions>().BindConfiguration(EventOptions.Section)
             .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddScoped<ConversationCreator>();
         builder.Services.AddSingleton<EventWriter>();
         builder.Services.AddHostedService(services => services.GetRequiredService<EventWriter>());
         return builder;

@@ -17,8 +17,55 @@ public static class Idempotency
 
     public abstract record Claim;
 
-    /// <summary>This request owns the key and must <see cref="LinkAsync"/>, <see cref="CompleteAsync"/> or <see cref="ReleaseAsync"/> it.</summary>
-    public sealed record Owned : Claim;
+    /// <summary>
+    /// This request owns the key: it links the key to the conversation it stores, then completes it
+    /// with its answer or leaves it unresolved; any other way out (an error, a refusal, a client
+    /// that hung up) releases it on dispose, so a retry with the same key is tried again.
+    /// </summary>
+    public sealed record Owned(OrchestratorDbContext Db, string TenantId, string? Key) : Claim, IAsyncDisposable
+    {
+        private bool _settled;
+
+        /// <summary>A create without a key: nothing to link, complete or release.</summary>
+        public static Owned None(OrchestratorDbContext db, string tenantId) => new(db, tenantId, null);
+
+        /// <summary>Ties the key to the conversation its request stored, in the caller's transaction.</summary>
+        public Task LinkAsync(string conversationId) => Key is null ? Task.CompletedTask :
+            Db.IdempotencyRecords.Where(r => r.TenantId == TenantId && r.Key == Key)
+                .ExecuteUpdateAsync(s => s.SetProperty(r => r.ConversationId, conversationId), CancellationToken.None);
+
+        /// <summary>Stores the answer given, for replays.</summary>
+        public async Task CompleteAsync(int statusCode, string body, string conversationId)
+        {
+            _settled = true;
+            if (Key is not null)
+            {
+                await Db.IdempotencyRecords.Where(r => r.TenantId == TenantId && r.Key == Key).ExecuteUpdateAsync(s => s
+                    .SetProperty(r => r.StatusCode, statusCode)
+                    .SetProperty(r => r.ResponseBody, body)
+                    .SetProperty(r => r.ConversationId, conversationId), CancellationToken.None);
+            }
+        }
+
+        /// <summary>The request ends without knowing whether Tavus created its conversation; retries get that conversation.</summary>
+        public async Task LeaveUnresolvedAsync()
+        {
+            _settled = true;
+            if (Key is not null)
+            {
+                await Db.IdempotencyRecords.Where(r => r.TenantId == TenantId && r.Key == Key)
+                    .ExecuteUpdateAsync(s => s.SetProperty(r => r.StatusCode, Unresolved), CancellationToken.None);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!_settled && Key is not null)
+            {
+                await ReleaseAsync(Db, TenantId, Key);
+            }
+        }
+    }
 
     /// <summary>The first request with this key finished: answer what it answered.</summary>
     public sealed record Replay(int StatusCode, string Body, string? ConversationId) : Claim;
@@ -50,7 +97,7 @@ public static class Idempotency
             try
             {
                 await db.SaveChangesAsync(cancellationToken);
-                return new Owned();
+                return new Owned(db, tenantId, key);
             }
             catch (DbUpdateException ex) when (DbErrors.IsUniqueViolation(ex))
             {
@@ -94,31 +141,14 @@ public static class Idempotency
         }
     }
 
-    /// <summary>Stores the answer the owner gave, for replays.</summary>
-    public static Task CompleteAsync(OrchestratorDbContext db, string tenantId, string key, int statusCode, string body, string conversationId) =>
-        db.IdempotencyRecords.Where(r => r.TenantId == tenantId && r.Key == key).ExecuteUpdateAsync(s => s
-            .SetProperty(r => r.StatusCode, statusCode)
-            .SetProperty(r => r.ResponseBody, body)
-            .SetProperty(r => r.ConversationId, conversationId), CancellationToken.None);
-
     /// <summary>The status a key keeps while its conversation waits for the reconciler to ask Tavus.</summary>
     private const int Unresolved = StatusCodes.Status202Accepted;
-
-    /// <summary>The key's request ends without knowing whether Tavus created its conversation; retries get that conversation.</summary>
-    public static Task LeaveUnresolvedAsync(OrchestratorDbContext db, string tenantId, string key) =>
-        db.IdempotencyRecords.Where(r => r.TenantId == tenantId && r.Key == key)
-            .ExecuteUpdateAsync(s => s.SetProperty(r => r.StatusCode, Unresolved), CancellationToken.None);
-
-    /// <summary>Ties the key to the conversation its request stored, in the caller's transaction.</summary>
-    public static Task LinkAsync(OrchestratorDbContext db, string tenantId, string key, string conversationId) =>
-        db.IdempotencyRecords.Where(r => r.TenantId == tenantId && r.Key == key)
-            .ExecuteUpdateAsync(s => s.SetProperty(r => r.ConversationId, conversationId), CancellationToken.None);
 
     /// <summary>
     /// Frees the key after a create that made nothing (cap reached, Tavus refused or unreachable),
     /// so that the client's retry with the same key is tried again rather than answered the error.
     /// </summary>
-    public static Task ReleaseAsync(OrchestratorDbContext db, string tenantId, string key) =>
+    private static Task<int> ReleaseAsync(OrchestratorDbContext db, string tenantId, string key) =>
         db.IdempotencyRecords.Where(r => r.TenantId == tenantId && r.Key == key).ExecuteDeleteAsync(CancellationToken.None);
 
     /// <summary>Removes keys past their lifetime.</summary>

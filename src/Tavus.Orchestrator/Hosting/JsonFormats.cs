@@ -29,10 +29,11 @@ public static class JsonFormats
     /// <summary>The HTTP contract's options, for answers written outside an endpoint's serializer.</summary>
     public static JsonSerializerOptions Http { get; } = Freeze(ConfigureHttp, new JsonSerializerOptions(JsonSerializerDefaults.Web));
 
-    /// <summary>Tavus' API: snake_case, its answers untrusted (each name once).</summary>
+    /// <summary>Tavus' API: snake_case, a field we have no value for left out, its answers untrusted (each name once).</summary>
     public static JsonSerializerOptions Tavus { get; } = Freeze(options =>
     {
         options.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+        options.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
         options.AllowDuplicateProperties = false;
     });
 

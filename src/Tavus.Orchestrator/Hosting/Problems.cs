@@ -64,7 +64,17 @@ public static class Problems
     {
         var problem = context.ProblemDetails;
         problem.Extensions.Remove("exception");
-        if (context.Exception is BadHttpRequestException bad)
+        if (context.Exception is InvalidRequestException invalid)
+        {
+            problem.Title = invalid.Title;
+            problem.Detail = invalid.Detail;
+            if (invalid.Errors is { } errors)
+            {
+                problem.Extensions["errors"] = errors;
+                problem.Detail = ListFields(errors);
+            }
+        }
+        else if (context.Exception is BadHttpRequestException bad)
         {
             Describe(bad, problem);
         }
@@ -74,11 +84,13 @@ public static class Problems
         }
         if (problem is HttpValidationProblemDetails { Detail: null } validation)
         {
-            problem.Detail = "These fields are not valid: " +
-                string.Join(", ", validation.Errors.Keys.Take(5).Select(k => k.Length == 0 ? "(body)" : Quote(k))) +
-                (validation.Errors.Count > 5 ? ", …" : "") + ". See errors.";
+            problem.Detail = ListFields(validation.Errors);
         }
     }
+
+    private static string ListFields(IDictionary<string, string[]> errors) =>
+        "These fields are not valid: " + string.Join(", ", errors.Keys.Take(5).Select(k => k.Length == 0 ? "(body)" : Quote(k))) +
+        (errors.Count > 5 ? ", …" : "") + ". See errors.";
 
     /// <summary>
     /// A request that did not bind: what and where, never the raw exception (which can quote a
@@ -122,4 +134,31 @@ public static class Problems
                 "application/problem+json", context.HttpContext.RequestAborted));
         }
     }
+}
+
+/// <summary>
+/// A body that does not bind to its request record, refused by the binder (through the exception
+/// handler, as the framework's own binding failures are): 400 with the errors by field, or another
+/// 4xx with a title and detail.
+/// </summary>
+public sealed class InvalidRequestException : BadHttpRequestException
+{
+    public InvalidRequestException(IDictionary<string, string[]> errors)
+        : base("The request has invalid fields.", StatusCodes.Status400BadRequest)
+    {
+        Title = "The request has invalid fields.";
+        Errors = errors;
+    }
+
+    public InvalidRequestException(int statusCode, string title, string detail) : base(title, statusCode)
+    {
+        Title = title;
+        Detail = detail;
+    }
+
+    public string Title { get; }
+
+    public string? Detail { get; }
+
+    public IDictionary<string, string[]>? Errors { get; }
 }

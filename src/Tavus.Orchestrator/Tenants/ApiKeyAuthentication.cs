@@ -36,14 +36,16 @@ internal sealed class TenantKeyHandler(
             return refused;
         }
         var hash = ApiKeys.Hash(key);
-        var tenantId = await db.Tenants.AsNoTracking()
-            .Where(t => t.ApiKeyHash == hash && !t.Disabled).Select(t => t.Id).FirstOrDefaultAsync(Context.RequestAborted);
-        if (tenantId is null)
+        var tenant = await db.Tenants.AsNoTracking()
+            .Where(t => t.ApiKeyHash == hash && !t.Disabled).FirstOrDefaultAsync(Context.RequestAborted);
+        if (tenant is null)
         {
             refusals.Count(Context, RefusalKind.Authentication);
             return AuthenticateResult.Fail("Unknown API key.");
         }
-        var identity = new ClaimsIdentity([new Claim(AuthSchemes.TenantIdClaim, tenantId)], Scheme.Name);
+        // The request's handlers read the tenant (its policy) from here, not from the database again.
+        Context.Items[typeof(Tenant)] = tenant;
+        var identity = new ClaimsIdentity([new Claim(AuthSchemes.TenantIdClaim, tenant.Id)], Scheme.Name);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), Scheme.Name));
     }
 
@@ -118,4 +120,8 @@ public static class TenantClaims
     /// <summary>The authenticated tenant's id; only called behind the tenant policy.</summary>
     public static string TenantId(this ClaimsPrincipal user) =>
         user.FindFirstValue(AuthSchemes.TenantIdClaim) ?? throw new InvalidOperationException("No tenant on this request.");
+
+    /// <summary>The authenticated tenant as its key's check read it; only called behind the tenant policy.</summary>
+    public static Tenant AuthenticatedTenant(this HttpContext context) =>
+        context.Items[typeof(Tenant)] as Tenant ?? throw new InvalidOperationException("No tenant on this request.");
 }
