@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
 
 namespace Tavus.Orchestrator.Tests;
 
@@ -32,6 +33,6 @@ public sealed class CheckpointTests
         var wal = new FileInfo(new SqliteConnectionStringBuilder(factory.Database.ConnectionString).DataSource + "-wal");
         Assert.True(wal.Exists, "the database is in WAL mode");
         Assert.InRange(wal.Length, 1, 1024 * 1024);
-        Assert.Equal(400, factory.Scalar("SELECT COUNT(*) FROM \"ConversationEvents\" WHERE \"EventType\" = 'conversation.utterance'"));
+        Assert.Equal(400, await factory.QueryAsync(db => db.ConversationEvents.CountAsync(e => e.EventType == "conversation.utterance")));
     }
 }

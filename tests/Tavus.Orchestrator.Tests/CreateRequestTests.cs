@@ -9,20 +9,16 @@ namespace Tavus.Orchestrator.Tests;
 /// The create body has one source of truth, the request record: what OpenAPI documents is what the
 /// binder accepts and what reaches Tavus.
 /// </summary>
-public sealed class CreateRequestTests : IAsyncLifetime
+public sealed class CreateRequestTests(OrchestratorFixture fixture) : IntegrationTests(fixture)
 {
-    private readonly OrchestratorFactory _factory = new();
     private JsonElement _document;
-    private HttpClient _tenant = null!;
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        using var client = _factory.CreateClient();
+        await base.InitializeAsync();
+        using var client = Factory.CreateClient();
         _document = await (await client.GetAsync("/openapi/v1.json")).ReadJsonAsync();
-        _tenant = await _factory.CreateTenantAsync("acme");
     }
-
-    public async Task DisposeAsync() => await _factory.DisposeAsync();
 
     private JsonElement Schema(string name) => _document.GetProperty("components").GetProperty("schemas").GetProperty(name);
 
@@ -56,12 +52,12 @@ public sealed class CreateRequestTests : IAsyncLifetime
         var body = EveryDocumentedField(Schema("CreateConversationRequest"));
         Assert.True(body.Count >= 10, $"the document lists {body.Count} create fields");
 
-        var response = await _tenant.PostAsJsonAsync("/conversations", body);
+        var response = await Tenant.PostAsJsonAsync("/conversations", body);
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         var created = await response.ReadJsonAsync();
         Assert.Equal("documented conversation_name", created.Str("conversation_name"));
-        using var simulator = _factory.CreateSimulatorClient();
+        using var simulator = Factory.CreateSimulatorClient();
         var atTavus = await (await simulator.GetAsync($"v2/conversations/{created.Str("conversation_id")}")).ReadJsonAsync();
         Assert.Equal("documented conversation_name", atTavus.Str("conversation_name"));
         Assert.Equal("documented persona_id", atTavus.Str("persona_id"));
@@ -74,7 +70,7 @@ public sealed class CreateRequestTests : IAsyncLifetime
         var body = EveryDocumentedField(Schema("CreateConversationRequest"));
         body["max_call_durations"] = 600;
 
-        var response = await _tenant.PostAsJsonAsync("/conversations", body);
+        var response = await Tenant.PostAsJsonAsync("/conversations", body);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var problem = await response.ReadJsonAsync();
@@ -84,7 +80,7 @@ public sealed class CreateRequestTests : IAsyncLifetime
     [Fact]
     public async Task A_field_of_the_wrong_type_is_refused_with_the_field_named()
     {
-        var response = await _tenant.PostAsJsonAsync("/conversations",
+        var response = await Tenant.PostAsJsonAsync("/conversations",
             new { persona_id = "p1", properties = new { max_call_duration = "600" } });
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);

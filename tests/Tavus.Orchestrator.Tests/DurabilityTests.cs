@@ -6,6 +6,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Web;
+using Microsoft.EntityFrameworkCore;
 
 namespace Tavus.Orchestrator.Tests;
 
@@ -15,18 +16,20 @@ namespace Tavus.Orchestrator.Tests;
 /// </summary>
 public sealed class DurabilityTests : IAsyncLifetime
 {
+    private readonly TestDatabase _database = TestDatabase.Create();
     private Process? _process;
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public Task DisposeAsync()
+    public async Task DisposeAsync()
     {
         if (_process is { HasExited: false })
         {
             _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
         }
         _process?.Dispose();
-        return Task.CompletedTask;
+        await _database.DisposeAsync();
     }
 
     [Fact]
@@ -34,8 +37,7 @@ public sealed class DurabilityTests : IAsyncLifetime
     {
         var port = FreePort();
         var baseUrl = $"http://127.0.0.1:{port}";
-        var database = TestDatabase.Create();
-        _process = StartOrchestrator(baseUrl, database);
+        _process = StartOrchestrator(baseUrl, _database);
         using var http = new HttpClient { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(10) };
         await WaitUntilReadyAsync(http);
 
@@ -80,16 +82,10 @@ public sealed class DurabilityTests : IAsyncLifetime
         await stop.CancelAsync();
         await Task.WhenAll(senders);
 
-        var stored = new HashSet<long>();
-        await using (var connection = database.Open())
+        HashSet<long> stored;
+        await using (var db = _database.CreateContext())
         {
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT \"Seq\" FROM \"ConversationEvents\" WHERE \"Seq\" IS NOT NULL";
-            await using var reader = await command.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
-            {
-                stored.Add(reader.GetInt64(0));
-            }
+            stored = [.. await db.ConversationEvents.Where(e => e.Seq != null).Select(e => e.Seq!.Value).ToListAsync()];
         }
         var lost = acknowledged.Where(seq => !stored.Contains(seq)).ToList();
         Assert.True(acknowledged.Count >= 300);

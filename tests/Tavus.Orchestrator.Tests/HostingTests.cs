@@ -12,18 +12,12 @@ using Serilog.Events;
 
 namespace Tavus.Orchestrator.Tests;
 
-public sealed class HostingTests : IAsyncLifetime
+public sealed class HostingTests(OrchestratorFixture fixture) : IntegrationTests(fixture)
 {
-    private readonly OrchestratorFactory _factory = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync() => await _factory.DisposeAsync();
-
     [Fact]
     public async Task Health_endpoints_report_live_and_ready()
     {
-        using var client = _factory.CreateClient();
+        using var client = Factory.CreateClient();
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
         var ready = await client.GetAsync("/health/ready");
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
@@ -33,7 +27,7 @@ public sealed class HostingTests : IAsyncLifetime
     [Fact]
     public async Task The_OpenAPI_document_has_every_route_its_answers_examples_and_the_key_schemes()
     {
-        using var client = _factory.CreateClient();
+        using var client = Factory.CreateClient();
         var document = await (await client.GetAsync("/openapi/v1.json")).ReadJsonAsync();
 
         var paths = document.GetProperty("paths");
@@ -64,7 +58,7 @@ public sealed class HostingTests : IAsyncLifetime
     [Fact]
     public async Task Swagger_UI_is_served_over_the_document()
     {
-        using var client = _factory.CreateClient();
+        using var client = Factory.CreateClient();
         var page = await client.GetAsync("/swagger/index.html");
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
         var config = await client.GetStringAsync("/swagger/index.js");
@@ -74,7 +68,7 @@ public sealed class HostingTests : IAsyncLifetime
     [Fact]
     public async Task Swagger_UI_does_not_keep_the_keys_across_browser_sessions()
     {
-        using var client = _factory.CreateClient();
+        using var client = Factory.CreateClient();
         var config = await client.GetStringAsync("/swagger/index.js");
         Assert.Contains("\"persistAuthorization\":false", config.Replace(" ", "", StringComparison.Ordinal), StringComparison.Ordinal);
     }
@@ -91,7 +85,7 @@ public sealed class HostingTests : IAsyncLifetime
     [InlineData("ftp://orchestrator.example.com")]
     public async Task With_Tavus_on_another_machine_a_callback_address_it_cannot_reach_stops_the_start(string? publicBaseUrl)
     {
-        await using var tavus = new SimulatorFactory(new FakeTimeProvider());
+        await using var tavus = new SimulatorHost(new FakeTimeProvider(), OrchestratorFactory.SimulatorKey);
         await using var factory = new OrchestratorFactory(tavus: tavus, settings: new()
         {
             ["Tavus:BaseUrl"] = "https://tavusapi.com",
@@ -108,7 +102,7 @@ public sealed class HostingTests : IAsyncLifetime
     public async Task A_callback_address_Tavus_can_reach_starts_and_goes_into_the_callback_url(string tavusBaseUrl, string? publicBaseUrl, string callbackUrl)
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2025, 5, 13, 6, 42, 58, 291, TimeSpan.Zero));
-        await using var tavus = new SimulatorFactory(time);
+        await using var tavus = new SimulatorHost(time, OrchestratorFactory.SimulatorKey);
         await using var factory = new OrchestratorFactory(time: time, tavus: tavus, settings: new()
         {
             ["Tavus:BaseUrl"] = tavusBaseUrl,
@@ -118,7 +112,7 @@ public sealed class HostingTests : IAsyncLifetime
         var id = (await tenant.CreateConversationAsync()).Str("conversation_id");
 
         // The callback_url as Tavus holds it.
-        using var tavusApi = tavus.CreateTavusClient();
+        using var tavusApi = tavus.CreateApiClient();
         var sent = (await tavusApi.GetFromJsonAsync<JsonElement>($"v2/conversations/{id}")).Str("callback_url");
         Assert.StartsWith(callbackUrl + "?token=", sent, StringComparison.Ordinal);
     }

@@ -1,30 +1,21 @@
 using System.Net;
 using System.Text;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Tavus.Orchestrator.Conversations;
 
 namespace Tavus.Orchestrator.Tests;
 
 /// <summary>Callbacks that are repeated, concurrent, late or out of order.</summary>
-public sealed class IngestTests : IAsyncLifetime
+public sealed class IngestTests(OrchestratorFixture fixture) : IntegrationTests(fixture)
 {
-    private readonly OrchestratorFactory _factory = new();
-    private HttpClient _tenant = null!;
-    private HttpClient _tavus = null!;
-
-    public async Task InitializeAsync()
-    {
-        _tenant = await _factory.CreateTenantAsync("acme");
-        _tavus = _factory.CreateClient();
-    }
-
-    public async Task DisposeAsync() => await _factory.DisposeAsync();
+    private readonly HttpClient _tavus = fixture.Factory.CreateClient();
 
     [Fact]
     public async Task Twenty_copies_of_one_callback_in_parallel_store_one_row()
     {
-        var id = (await _tenant.CreateConversationAsync()).Str("conversation_id");
-        var token = await _factory.CallbackTokenAsync(id);
+        var id = (await Tenant.CreateConversationAsync()).Str("conversation_id");
+        var token = await Factory.CallbackTokenAsync(id);
 
         var answers = await Task.WhenAll(Enumerable.Range(0, 20).Select(async _ =>
         {
@@ -35,34 +26,34 @@ public sealed class IngestTests : IAsyncLifetime
 
         Assert.Equal(1, answers.Count(a => a == "recorded"));
         Assert.Equal(19, answers.Count(a => a == "duplicate"));
-        Assert.Equal(1, _factory.Scalar("SELECT COUNT(*) FROM \"ConversationEvents\""));
+        Assert.Equal(1, await EventCountAsync());
     }
 
     [Fact]
     public async Task Twenty_copies_of_a_seq_event_in_parallel_store_one_row()
     {
-        var id = (await _tenant.CreateConversationAsync()).Str("conversation_id");
-        var token = await _factory.CallbackTokenAsync(id);
+        var id = (await Tenant.CreateConversationAsync()).Str("conversation_id");
+        var token = await Factory.CallbackTokenAsync(id);
 
         var answers = await Task.WhenAll(Enumerable.Range(0, 20).Select(async _ =>
             (await (await _tavus.PostFixtureAsync("conversation_perception_analysis_seq.json", id, token)).ReadJsonAsync()).Str("status")));
 
         Assert.Single(answers, a => a == "recorded");
-        Assert.Equal(1, _factory.Scalar("SELECT COUNT(*) FROM \"ConversationEvents\""));
+        Assert.Equal(1, await EventCountAsync());
     }
 
     [Fact]
     public async Task Shutdown_before_replica_joined_still_ends_the_conversation()
     {
-        var id = (await _tenant.CreateConversationAsync()).Str("conversation_id");
-        var token = await _factory.CallbackTokenAsync(id);
+        var id = (await Tenant.CreateConversationAsync()).Str("conversation_id");
+        var token = await Factory.CallbackTokenAsync(id);
 
         await _tavus.PostFixtureAsync("transcription_ready.json", id, token);
         await _tavus.PostFixtureAsync("shutdown_participant_left_timeout.json", id, token);
         var late = await _tavus.PostFixtureAsync("replica_joined.json", id, token);
 
         Assert.Equal("recorded", (await late.ReadJsonAsync()).Str("status"));
-        var conversation = await _tenant.GetConversationAsync(id);
+        var conversation = await Tenant.GetConversationAsync(id);
         Assert.Equal("ended", conversation.Str("status"));
         Assert.Equal("participant_left_timeout", conversation.Str("end_reason"));
         Assert.Equal(["replica_joined", "ended", "transcription_ready"],
@@ -72,14 +63,14 @@ public sealed class IngestTests : IAsyncLifetime
     [Fact]
     public async Task A_second_different_end_is_a_duplicate_and_the_first_end_stays()
     {
-        var id = (await _tenant.CreateConversationAsync()).Str("conversation_id");
-        var token = await _factory.CallbackTokenAsync(id);
+        var id = (await Tenant.CreateConversationAsync()).Str("conversation_id");
+        var token = await Factory.CallbackTokenAsync(id);
 
         await _tavus.PostFixtureAsync("shutdown_max_call_duration.json", id, token);
         var second = await _tavus.PostFixtureAsync("shutdown_internal_error.json", id, token);
 
         Assert.Equal("duplicate", (await second.ReadJsonAsync()).Str("status"));
-        var conversation = await _tenant.GetConversationAsync(id);
+        var conversation = await Tenant.GetConversationAsync(id);
         Assert.Equal("max_call_duration", conversation.Str("end_reason"));
         Assert.Single(conversation.GetProperty("events").EnumerateArray());
     }
@@ -87,15 +78,15 @@ public sealed class IngestTests : IAsyncLifetime
     [Fact]
     public async Task Events_differing_only_in_timestamp_are_both_kept()
     {
-        var id = (await _tenant.CreateConversationAsync()).Str("conversation_id");
-        var token = await _factory.CallbackTokenAsync(id);
+        var id = (await Tenant.CreateConversationAsync()).Str("conversation_id");
+        var token = await Factory.CallbackTokenAsync(id);
         foreach (var timestamp in new[] { "2025-07-11T07:00:00Z", "1752217201.5" })
         {
             var body = $$"""{"conversation_id": "{{id}}", "event_type": "system.heartbeat", "timestamp": {{(timestamp.Contains('Z', StringComparison.Ordinal) ? $"\"{timestamp}\"" : timestamp)}}, "properties": {} }""";
             var response = await _tavus.PostAsync($"/webhook?token={token}", new StringContent(body, Encoding.UTF8, "application/json"));
             Assert.Equal("recorded", (await response.ReadJsonAsync()).Str("status"));
         }
-        Assert.Equal(2, _factory.Scalar("SELECT COUNT(*) FROM \"ConversationEvents\""));
+        Assert.Equal(2, await EventCountAsync());
     }
 
     [Fact]
@@ -125,7 +116,7 @@ public sealed class IngestTests : IAsyncLifetime
         Assert.All(busy, a => Assert.Equal("1", a.Headers.GetValues("Retry-After").Single()));
         var stored = answers.Count(a => a.StatusCode == HttpStatusCode.OK);
         Assert.Equal(6, busy.Count + stored);
-        Assert.Equal(stored, factory.Scalar("SELECT COUNT(*) FROM \"ConversationEvents\""));
+        Assert.Equal(stored, await factory.QueryAsync(db => db.ConversationEvents.CountAsync()));
     }
 
     [Fact]
@@ -164,8 +155,9 @@ public sealed class IngestTests : IAsyncLifetime
         Assert.Equal(1, answers.Take(10).Count(a => a == "recorded"));
         Assert.Equal(1, answers.Skip(10).Take(2).Count(a => a == "recorded"));
         Assert.All(answers.Skip(12), a => Assert.Equal("recorded", a));
-        Assert.Equal(42, factory.Scalar("SELECT COUNT(*) FROM \"ConversationEvents\""));
-        Assert.Equal(40, factory.Scalar("SELECT COUNT(DISTINCT \"Seq\") FROM \"ConversationEvents\" WHERE \"EventType\" = 'conversation.utterance'"));
+        Assert.Equal(42, await factory.QueryAsync(db => db.ConversationEvents.CountAsync()));
+        Assert.Equal(40, await factory.QueryAsync(db =>
+            db.ConversationEvents.Where(e => e.EventType == "conversation.utterance").Select(e => e.Seq).Distinct().CountAsync()));
         var conversation = await tenant.GetConversationAsync(id);
         Assert.Equal("ended", conversation.Str("status"));
         Assert.Equal(42, conversation.GetProperty("events").GetArrayLength());

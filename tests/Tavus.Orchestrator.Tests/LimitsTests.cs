@@ -6,14 +6,8 @@ using System.Text;
 namespace Tavus.Orchestrator.Tests;
 
 /// <summary>"Limits and refusals" in the contract, one case each, as a client or a stranger meets them.</summary>
-public sealed class LimitsTests : IAsyncLifetime
+public sealed class LimitsTests(OrchestratorFixture fixture) : IntegrationTests(fixture)
 {
-    private readonly OrchestratorFactory _factory = new();
-    private HttpClient _tenant = null!;
-
-    public async Task InitializeAsync() => _tenant = await _factory.CreateTenantAsync("acme");
-
-    public async Task DisposeAsync() => await _factory.DisposeAsync();
 
     [Theory]
     [InlineData("/tenant", "X-Api-Key", "text/event-stream")]
@@ -24,7 +18,7 @@ public sealed class LimitsTests : IAsyncLifetime
     [InlineData("/admin/tenants/acme", null, "application/xml")]
     public async Task A_wrong_or_missing_key_is_401_ProblemDetails_whatever_the_client_accepts(string path, string? header, string accept)
     {
-        using var client = _factory.CreateClient();
+        using var client = Factory.CreateClient();
         using var request = new HttpRequestMessage(HttpMethod.Get, path);
         request.Headers.Accept.ParseAdd(accept);
         if (header is not null)
@@ -44,20 +38,20 @@ public sealed class LimitsTests : IAsyncLifetime
     [InlineData("""{"persona_id": "a", "properties": {"max_call_duration": 60, "max_call_duration": 3600}}""")]
     public async Task A_create_with_a_property_name_twice_is_400(string body)
     {
-        var response = await _tenant.PostAsync("/conversations", new StringContent(body, Encoding.UTF8, "application/json"));
+        var response = await Tenant.PostAsync("/conversations", new StringContent(body, Encoding.UTF8, "application/json"));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal(400, (await response.ReadJsonAsync()).GetProperty("status").GetInt32());
-        Assert.Equal(0, _factory.Scalar("SELECT COUNT(*) FROM \"Conversations\""));
+        Assert.Equal(0, await ConversationCountAsync());
     }
 
     [Fact]
     public async Task An_admin_body_with_a_property_name_twice_or_a_number_out_of_range_is_400_naming_the_field()
     {
-        using var admin = _factory.CreateAdminClient();
+        using var admin = Factory.CreateAdminClient();
 
         var twice = await admin.PostAsync("/admin/tenants", new StringContent("""{"id": "x", "id": "y", "name": "X"}""", Encoding.UTF8, "application/json"));
-        var huge = await admin.PutAsync("/admin/tenants/acme/policy",
+        var huge = await admin.PutAsync($"/admin/tenants/{Tenant.Id}/policy",
             new StringContent("""{"max_concurrent_conversations": 1e12}""", Encoding.UTF8, "application/json"));
 
         Assert.Equal(HttpStatusCode.BadRequest, twice.StatusCode);
@@ -74,7 +68,7 @@ public sealed class LimitsTests : IAsyncLifetime
     {
         var cursor = Convert.ToBase64String(Encoding.UTF8.GetBytes(decoded)).TrimEnd('=');
 
-        var response = await _tenant.GetAsync($"/conversations?cursor={Uri.EscapeDataString(cursor)}");
+        var response = await Tenant.GetAsync($"/conversations?cursor={Uri.EscapeDataString(cursor)}");
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var problem = await response.ReadJsonAsync();
@@ -85,7 +79,7 @@ public sealed class LimitsTests : IAsyncLifetime
     [Fact]
     public async Task A_limit_out_of_range_is_400_naming_it()
     {
-        var response = await _tenant.GetAsync("/conversations?limit=1e12");
+        var response = await Tenant.GetAsync("/conversations?limit=1e12");
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains("limit", (await response.ReadJsonAsync()).Str("detail"), StringComparison.Ordinal);
@@ -109,15 +103,15 @@ public sealed class LimitsTests : IAsyncLifetime
     [Fact]
     public async Task A_create_body_over_the_limit_is_413_and_a_long_name_is_refused()
     {
-        var tooLarge = await _tenant.PostAsJsonAsync("/conversations",
+        var tooLarge = await Tenant.PostAsJsonAsync("/conversations",
             new { persona_id = "p", conversational_context = new string('c', 1024 * 1024) }, Json.Options);
-        var longName = await _tenant.PostAsJsonAsync("/conversations",
+        var longName = await Tenant.PostAsJsonAsync("/conversations",
             new { persona_id = "p", conversation_name = new string('n', 257) }, Json.Options);
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooLarge.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, longName.StatusCode);
         Assert.True((await longName.ReadJsonAsync()).GetProperty("errors").TryGetProperty("conversation_name", out _));
-        Assert.Equal(0, _factory.Scalar("SELECT COUNT(*) FROM \"Conversations\""));
+        Assert.Equal(0, await ConversationCountAsync());
     }
 
     [Fact]
@@ -201,13 +195,13 @@ public sealed class LimitsTests : IAsyncLifetime
     [Fact]
     public async Task The_stream_of_a_failed_conversation_sends_its_timeline_and_closes()
     {
-        await _factory.SetFaultsAsync(createErrorRate: 1);
-        var id = (await (await _tenant.PostAsJsonAsync("/conversations", Scenario.CreateBody(), Json.Options)).ReadJsonAsync()).Str("conversation_id");
-        await _factory.SetFaultsAsync();
-        _factory.Time.Advance(TimeSpan.FromSeconds(91)); // the reconciler finds Tavus has none: failed
-        await _tenant.WaitForStatusAsync(id, "failed");
+        await Factory.SetFaultsAsync(createErrorRate: 1);
+        var id = (await (await Tenant.PostAsJsonAsync("/conversations", Scenario.CreateBody(), Json.Options)).ReadJsonAsync()).Str("conversation_id");
+        await Factory.SetFaultsAsync();
+        Factory.Time.Advance(TimeSpan.FromSeconds(91)); // the reconciler finds Tavus has none: failed
+        await Tenant.WaitForStatusAsync(id, "failed");
 
-        using var response = await OpenStreamAsync(_tenant, id);
+        using var response = await OpenStreamAsync(Tenant, id);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         var body = await response.Content.ReadAsStringAsync(timeout.Token); // returns only once the stream closed
 
@@ -225,10 +219,10 @@ public sealed class LimitsTests : IAsyncLifetime
     [Fact]
     public async Task Numbers_are_numbers_in_bodies_and_in_the_OpenAPI_document()
     {
-        using var admin = _factory.CreateAdminClient();
-        var asString = await admin.PutAsync("/admin/tenants/acme/policy",
+        using var admin = Factory.CreateAdminClient();
+        var asString = await admin.PutAsync($"/admin/tenants/{Tenant.Id}/policy",
             new StringContent("""{"max_concurrent_conversations": "5"}""", Encoding.UTF8, "application/json"));
-        var document = await (await _factory.CreateClient().GetAsync("/openapi/v1.json")).ReadJsonAsync();
+        var document = await (await Factory.CreateClient().GetAsync("/openapi/v1.json")).ReadJsonAsync();
 
         Assert.Equal(HttpStatusCode.BadRequest, asString.StatusCode);
         var bound = document.GetProperty("components").GetProperty("schemas").GetProperty("TimerBoundsInput")

@@ -3,7 +3,9 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Web;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Time.Testing;
+using Tavus.Orchestrator.Conversations;
 
 namespace Tavus.Orchestrator.Tests;
 
@@ -15,7 +17,8 @@ public sealed class MultiInstanceTests : IAsyncLifetime
 {
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2025, 5, 13, 6, 42, 58, 291, TimeSpan.Zero));
     private readonly Dictionary<string, string?> _settings = new() { ["Events:PollMilliseconds"] = "100" };
-    private SimulatorFactory _tavus = null!;
+    private readonly TestDatabase _database = TestDatabase.Create();
+    private SimulatorHost _tavus = null!;
     private OrchestratorFactory _a = null!;
     private OrchestratorFactory _b = null!;
     private HttpClient _tenantA = null!;
@@ -23,10 +26,9 @@ public sealed class MultiInstanceTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var database = TestDatabase.Create();
-        _tavus = new SimulatorFactory(_time);
-        _a = new OrchestratorFactory(database, _settings, _time, _tavus);
-        _b = new OrchestratorFactory(database, _settings, _time, _tavus);
+        _tavus = new SimulatorHost(_time, OrchestratorFactory.SimulatorKey);
+        _a = new OrchestratorFactory(_database, _settings, _time, _tavus);
+        _b = new OrchestratorFactory(_database, _settings, _time, _tavus);
         _tavus.CallbackTarget = () => _a.Server.CreateHandler();
         _ = _a.Server;
         _ = _b.Server;
@@ -39,11 +41,12 @@ public sealed class MultiInstanceTests : IAsyncLifetime
         await _a.DisposeAsync();
         await _b.DisposeAsync();
         await _tavus.DisposeAsync();
+        await _database.DisposeAsync();
     }
 
     private async Task<string> TokenAsync(string conversationId)
     {
-        using var tavus = _tavus.CreateTavusClient();
+        using var tavus = _tavus.CreateApiClient();
         var conversation = await tavus.GetFromJsonAsync<JsonElement>($"v2/conversations/{conversationId}");
         return HttpUtility.ParseQueryString(new Uri(conversation.Str("callback_url")).Query)["token"]!;
     }
@@ -62,7 +65,7 @@ public sealed class MultiInstanceTests : IAsyncLifetime
             (await (await (i % 2 == 0 ? a : b).PostFixtureAsync("shutdown_participant_left_timeout.json", id, token)).ReadJsonAsync()).Str("status")));
 
         Assert.Single(answers, s => s == "recorded");
-        Assert.Equal(1, _a.Scalar("SELECT COUNT(*) FROM \"ConversationEvents\""));
+        Assert.Equal(1, await _a.QueryAsync(db => db.ConversationEvents.CountAsync()));
         Assert.Equal("participant_left_timeout", (await _tenantB.GetConversationAsync(id)).Str("end_reason"));
     }
 
@@ -82,14 +85,14 @@ public sealed class MultiInstanceTests : IAsyncLifetime
         Assert.All(responses, r => Assert.Equal(HttpStatusCode.Created, r.StatusCode));
         var ids = await Task.WhenAll(responses.Select(async r => (await r.ReadJsonAsync()).Str("conversation_id")));
         Assert.Single(ids.Distinct());
-        Assert.Equal(1, _a.Scalar("SELECT COUNT(*) FROM \"Conversations\""));
+        Assert.Equal(1, await _a.QueryAsync(db => db.Conversations.CountAsync()));
         Assert.Equal(1, Calls(_a, "POST /v2/conversations") + Calls(_b, "POST /v2/conversations"));
     }
 
     [Fact]
     public async Task Each_due_conversation_is_checked_by_exactly_one_instance()
     {
-        using (var tavus = _tavus.CreateTavusClient())
+        using (var tavus = _tavus.CreateApiClient())
         {
             (await tavus.PutAsJsonAsync("control/faults", new { drop_rate = 1.0 })).EnsureSuccessStatusCode();
         }
@@ -108,7 +111,7 @@ public sealed class MultiInstanceTests : IAsyncLifetime
         }
         const string check = "GET /v2/conversations/{id}";
         Assert.Equal(ids.Count, Calls(_a, check) + Calls(_b, check));
-        Assert.Equal(ids.Count, _a.Scalar("SELECT COUNT(*) FROM \"ConversationEvents\" WHERE \"Kind\" = 'Ended'"));
+        Assert.Equal(ids.Count, await _a.QueryAsync(db => db.ConversationEvents.CountAsync(e => e.Kind == EventKind.Ended)));
     }
 
     [Fact]
@@ -119,8 +122,8 @@ public sealed class MultiInstanceTests : IAsyncLifetime
         {
             ids.Add((await _tenantA.CreateConversationAsync()).Str("conversation_id"));
         }
-        var past = _a.Database.Provider == "Postgres" ? "2025-05-13 06:00:00+00" : "2025-05-13 06:00:00";
-        _a.Database.Execute($"UPDATE \"Conversations\" SET \"DeadlineAt\" = '{past}'");
+        var past = new DateTime(2025, 5, 13, 6, 0, 0, DateTimeKind.Utc);
+        await _a.QueryAsync(db => db.Conversations.ExecuteUpdateAsync(set => set.SetProperty(c => c.DeadlineAt, past)));
 
         _time.Advance(TimeSpan.FromSeconds(31));
 

@@ -6,20 +6,18 @@ namespace Tavus.Orchestrator.Tests;
 /// The rules of Redocly's recommended set that a client generator depends on, checked offline so
 /// the document stays lint clean without the linter (.ci/lint-openapi.sh runs the linter itself).
 /// </summary>
-public sealed class OpenApiTests : IAsyncLifetime
+public sealed class OpenApiTests(OrchestratorFixture fixture) : IntegrationTests(fixture)
 {
     private static readonly string[] Methods = ["get", "put", "post", "delete", "patch", "head", "options", "trace"];
 
-    private readonly OrchestratorFactory _factory = new();
     private JsonElement _document;
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        using var client = _factory.CreateClient();
+        await base.InitializeAsync();
+        using var client = Factory.CreateClient();
         _document = await (await client.GetAsync("/openapi/v1.json")).ReadJsonAsync();
     }
-
-    public async Task DisposeAsync() => await _factory.DisposeAsync();
 
     private IEnumerable<(string Name, JsonElement Operation)> Operations() =>
         from path in _document.GetProperty("paths").EnumerateObject()

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using Tavus.Orchestrator.Data;
 using Tavus.Orchestrator.Tavus;
 using Tavus.Simulator;
 
@@ -15,6 +16,8 @@ namespace Tavus.Orchestrator.Tests;
 /// The orchestrator in simulator mode on its own SQLite file, with a fake clock shared by the
 /// orchestrator and the mounted simulator. Every outbound call (orchestrator → simulator,
 /// simulator → /webhook) goes through the in-memory test server: nothing reaches the network.
+/// Most tests share one through <see cref="OrchestratorFixture"/>; a test that needs its own
+/// configuration, clock or restart builds one here, disposed with <c>await using</c>.
 /// </summary>
 public sealed class OrchestratorFactory : WebApplicationFactory<Program>
 {
@@ -23,16 +26,19 @@ public sealed class OrchestratorFactory : WebApplicationFactory<Program>
 
     private readonly Dictionary<string, string?> _settings;
 
-    private readonly SimulatorFactory? _tavus;
+    private readonly SimulatorHost? _tavus;
 
-    /// <param name="database">The database; a fresh one when null.</param>
+    private readonly bool _ownsDatabase;
+
+    /// <param name="database">The database, owned by the caller; a fresh one, dropped with this host, when null.</param>
     /// <param name="settings">Configuration over the test defaults.</param>
     /// <param name="time">The clock, shared with other hosts of the same test.</param>
     /// <param name="tavus">A standalone simulator as Tavus (shared by several instances); the mounted one when null.</param>
     public OrchestratorFactory(TestDatabase? database = null, Dictionary<string, string?>? settings = null, FakeTimeProvider? time = null,
-        SimulatorFactory? tavus = null)
+        SimulatorHost? tavus = null)
     {
         _tavus = tavus;
+        _ownsDatabase = database is null;
         Database = database ?? TestDatabase.Create();
         Time = time ?? new FakeTimeProvider(new DateTimeOffset(2025, 5, 13, 6, 42, 58, 291, TimeSpan.Zero));
         _settings = new Dictionary<string, string?>
@@ -114,24 +120,57 @@ public sealed class OrchestratorFactory : WebApplicationFactory<Program>
         return client;
     }
 
-    /// <summary>Creates a tenant through the admin API and returns a client authorized as it.</summary>
-    public async Task<HttpClient> CreateTenantAsync(string id, object? policy = null)
+    /// <summary>
+    /// Creates a tenant of its own through the admin API (its id is <paramref name="name"/> and a
+    /// unique suffix, so tests sharing a host never meet) and returns a client authorized as it.
+    /// </summary>
+    public async Task<TenantClient> CreateTenantAsync(string name, object? policy = null)
     {
+        var id = UniqueId(name);
         using var admin = CreateAdminClient();
         var response = await admin.PostAsJsonAsync("/admin/tenants", new { id, name = $"Tenant {id}", policy }, Json.Options);
         response.EnsureSuccessStatusCode();
         var created = await response.Content.ReadFromJsonAsync<JsonElement>();
-        return CreateTenantClient(created.GetProperty("api_key").GetString()!);
+        var client = new TenantClient(Server.CreateHandler(), id) { BaseAddress = Server.BaseAddress };
+        client.DefaultRequestHeaders.Add("X-Api-Key", created.GetProperty("api_key").GetString());
+        return client;
     }
 
-    public long Scalar(string sql) => Database.Scalar(sql);
+    /// <summary>An id no other test of a shared host uses: the name, then a short random suffix.</summary>
+    public static string UniqueId(string name) => $"{name}-{Guid.NewGuid().ToString("N")[..8]}";
+
+    /// <summary>Reads (or changes) what the host stored, through the model rather than SQL of one provider.</summary>
+    public async Task<T> QueryAsync<T>(Func<OrchestratorDbContext, Task<T>> query)
+    {
+        await using var scope = Services.CreateAsyncScope();
+        return await query(scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>());
+    }
 
     public override async ValueTask DisposeAsync()
     {
-        await base.DisposeAsync();
-        SqliteConnection.ClearAllPools();
-        Npgsql.NpgsqlConnection.ClearAllPools();
+        try
+        {
+            await base.DisposeAsync();
+        }
+        finally
+        {
+            if (_ownsDatabase)
+            {
+                await Database.DisposeAsync();
+            }
+            else
+            {
+                SqliteConnection.ClearAllPools();
+                Npgsql.NpgsqlConnection.ClearAllPools();
+            }
+        }
     }
+}
+
+/// <summary>A client authorized as one tenant, which knows the tenant's id.</summary>
+public sealed class TenantClient(HttpMessageHandler handler, string id) : HttpClient(handler)
+{
+    public string Id { get; } = id;
 }
 
 /// <summary>

@@ -1,10 +1,12 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
 
 namespace Tavus.Orchestrator.Tests;
 
-public sealed class PolicyTests : IAsyncLifetime
+/// <summary>Each test makes the tenants whose policies it needs.</summary>
+public sealed class PolicyTests(OrchestratorFixture fixture) : IntegrationTests(fixture)
 {
     private static readonly object ExamplePolicy = new
     {
@@ -15,16 +17,10 @@ public sealed class PolicyTests : IAsyncLifetime
         enforcement = "reject",
     };
 
-    private readonly OrchestratorFactory _factory = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync() => await _factory.DisposeAsync();
-
     [Fact]
     public async Task Timers_left_out_take_the_tenant_defaults()
     {
-        var tenant = await _factory.CreateTenantAsync("acme", ExamplePolicy);
+        var tenant = await Factory.CreateTenantAsync("acme", ExamplePolicy);
         var created = await tenant.CreateConversationAsync();
 
         var properties = created.GetProperty("properties");
@@ -32,10 +28,10 @@ public sealed class PolicyTests : IAsyncLifetime
         Assert.Equal(60, properties.GetProperty("participant_left_timeout").GetInt32());
         Assert.Equal(300, properties.GetProperty("participant_absent_timeout").GetInt32());
         Assert.Empty(created.GetProperty("adjustments").EnumerateArray());
-        Assert.Equal("acme", created.Str("tenant_id"));
+        Assert.Equal(tenant.Id, created.Str("tenant_id"));
 
         // What reached Tavus is what the answer says.
-        using var simulator = _factory.CreateSimulatorClient();
+        using var simulator = Factory.CreateSimulatorClient();
         var deliveredTo = await simulator.GetFromJsonAsync<JsonElement>($"v2/conversations/{created.Str("conversation_id")}");
         Assert.StartsWith("http://localhost/webhook?token=", deliveredTo.Str("callback_url"), StringComparison.Ordinal);
     }
@@ -43,7 +39,7 @@ public sealed class PolicyTests : IAsyncLifetime
     [Fact]
     public async Task A_tenant_without_a_policy_gets_Tavus_defaults()
     {
-        var tenant = await _factory.CreateTenantAsync("plain");
+        var tenant = await Factory.CreateTenantAsync("plain");
         var created = await tenant.CreateConversationAsync();
 
         var properties = created.GetProperty("properties");
@@ -55,7 +51,7 @@ public sealed class PolicyTests : IAsyncLifetime
     [Fact]
     public async Task Reject_refuses_a_timer_outside_the_bounds_with_422_naming_the_field()
     {
-        var tenant = await _factory.CreateTenantAsync("acme", ExamplePolicy);
+        var tenant = await Factory.CreateTenantAsync("acme", ExamplePolicy);
         var response = await tenant.PostAsJsonAsync("/conversations", Scenario.CreateBody(new { max_call_duration = 30 }), Json.Options);
 
         Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
@@ -63,13 +59,13 @@ public sealed class PolicyTests : IAsyncLifetime
         var problem = await response.ReadJsonAsync();
         Assert.Equal(422, problem.GetProperty("status").GetInt32());
         Assert.True(problem.GetProperty("errors").TryGetProperty("properties.max_call_duration", out _));
-        Assert.Equal(0, _factory.Scalar("SELECT COUNT(*) FROM \"Conversations\""));
+        Assert.Equal(0, await Factory.QueryAsync(db => db.Conversations.CountAsync(c => c.TenantId == tenant.Id)));
     }
 
     [Fact]
     public async Task Clamp_brings_timers_into_the_bounds_and_lists_the_adjustments()
     {
-        var tenant = await _factory.CreateTenantAsync("acme", new
+        var tenant = await Factory.CreateTenantAsync("acme", new
         {
             max_call_duration = new { @default = 1800, min = 60, max = 3000 },
             participant_left_timeout = new { @default = 60, min = 10, max = 600 },
@@ -84,7 +80,7 @@ public sealed class PolicyTests : IAsyncLifetime
         Assert.Contains(adjustments, a => a.Str("field") == "properties.max_call_duration" &&
             a.GetProperty("requested").GetInt32() == 3600 && a.GetProperty("applied").GetInt32() == 3000);
 
-        using var simulator = _factory.CreateSimulatorClient();
+        using var simulator = Factory.CreateSimulatorClient();
         var atTavus = await simulator.GetFromJsonAsync<JsonElement>($"v2/conversations/{created.Str("conversation_id")}?verbose=true");
         Assert.Equal("active", atTavus.Str("status"));
     }
@@ -103,14 +99,14 @@ public sealed class PolicyTests : IAsyncLifetime
     [MemberData(nameof(InvalidPolicies))]
     public async Task An_invalid_policy_is_refused_with_400_naming_the_field(string policy, string field)
     {
-        using var admin = _factory.CreateAdminClient();
+        using var admin = Factory.CreateAdminClient();
         var create = await admin.PostAsync("/admin/tenants", new StringContent(
             $$"""{"id": "bad", "name": "Bad", "policy": {{policy}} }""", System.Text.Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, create.StatusCode);
         Assert.True((await create.ReadJsonAsync()).GetProperty("errors").TryGetProperty(field, out _));
 
-        await _factory.CreateTenantAsync("good");
-        var replace = await admin.PutAsync("/admin/tenants/good/policy", new StringContent(policy, System.Text.Encoding.UTF8, "application/json"));
+        using var good = await Factory.CreateTenantAsync("good");
+        var replace = await admin.PutAsync($"/admin/tenants/{good.Id}/policy", new StringContent(policy, System.Text.Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, replace.StatusCode);
         Assert.True((await replace.ReadJsonAsync()).GetProperty("errors").TryGetProperty(field, out _));
     }
@@ -118,9 +114,9 @@ public sealed class PolicyTests : IAsyncLifetime
     [Fact]
     public async Task A_replaced_policy_applies_to_new_conversations()
     {
-        var tenant = await _factory.CreateTenantAsync("acme");
-        using var admin = _factory.CreateAdminClient();
-        var replaced = await admin.PutAsJsonAsync("/admin/tenants/acme/policy", ExamplePolicy, Json.Options);
+        var tenant = await Factory.CreateTenantAsync("acme");
+        using var admin = Factory.CreateAdminClient();
+        var replaced = await admin.PutAsJsonAsync($"/admin/tenants/{tenant.Id}/policy", ExamplePolicy, Json.Options);
         Assert.Equal(HttpStatusCode.OK, replaced.StatusCode);
 
         var created = await tenant.CreateConversationAsync();
@@ -132,7 +128,7 @@ public sealed class PolicyTests : IAsyncLifetime
     [Fact]
     public async Task The_misspelt_max_call_durations_is_refused_with_a_suggestion()
     {
-        var tenant = await _factory.CreateTenantAsync("acme");
+        var tenant = await Factory.CreateTenantAsync("acme");
         var response = await tenant.PostAsJsonAsync("/conversations", Scenario.CreateBody(new { max_call_durations = 600 }), Json.Options);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
@@ -144,7 +140,7 @@ public sealed class PolicyTests : IAsyncLifetime
     [Fact]
     public async Task A_callback_url_in_the_body_is_refused()
     {
-        var tenant = await _factory.CreateTenantAsync("acme");
+        var tenant = await Factory.CreateTenantAsync("acme");
         var response = await tenant.PostAsync("/conversations", new StringContent(
             """{"persona_id": "p1", "callback_url": "https://evil.example/hook"}""", System.Text.Encoding.UTF8, "application/json"));
 
@@ -155,7 +151,7 @@ public sealed class PolicyTests : IAsyncLifetime
     [Fact]
     public async Task A_tenant_at_its_concurrency_cap_gets_429_until_one_ends()
     {
-        var tenant = await _factory.CreateTenantAsync("acme", ExamplePolicy);
+        var tenant = await Factory.CreateTenantAsync("acme", ExamplePolicy);
         var first = await tenant.CreateConversationAsync();
         await tenant.CreateConversationAsync();
 

@@ -1,71 +1,66 @@
 using System.Net;
+using Microsoft.EntityFrameworkCore;
+using Tavus.Orchestrator.Conversations;
 
 namespace Tavus.Orchestrator.Tests;
 
-public sealed class ReconciliationTests : IAsyncLifetime
+public sealed class ReconciliationTests(OrchestratorFixture fixture) : IntegrationTests(fixture)
 {
-    private readonly OrchestratorFactory _factory = new();
-    private HttpClient _tenant = null!;
-
-    public async Task InitializeAsync() => _tenant = await _factory.CreateTenantAsync("acme");
-
-    public async Task DisposeAsync() => await _factory.DisposeAsync();
-
     [Fact]
     public async Task A_dropped_shutdown_is_recovered_by_the_reconciler_and_the_late_callback_is_a_duplicate()
     {
-        await _factory.SetFaultsAsync(dropRate: 1);
-        var id = (await _tenant.CreateConversationAsync(new { max_call_duration = 60 })).Str("conversation_id");
+        await Factory.SetFaultsAsync(dropRate: 1);
+        var id = (await Tenant.CreateConversationAsync(new { max_call_duration = 60 })).Str("conversation_id");
 
-        _factory.Time.Advance(TimeSpan.FromSeconds(61));   // Tavus ends it; every callback is dropped
-        Assert.Equal("created", (await _tenant.GetConversationAsync(id)).Str("status"));
-        _factory.Time.Advance(TimeSpan.FromSeconds(150));  // past deadline + 120 s grace, and a reconciler tick
+        Factory.Time.Advance(TimeSpan.FromSeconds(61));   // Tavus ends it; every callback is dropped
+        Assert.Equal("created", (await Tenant.GetConversationAsync(id)).Str("status"));
+        Factory.Time.Advance(TimeSpan.FromSeconds(150));  // past deadline + 120 s grace, and a reconciler tick
 
-        var ended = await _tenant.WaitForStatusAsync(id, "ended");
+        var ended = await Tenant.WaitForStatusAsync(id, "ended");
         Assert.Equal("max_call_duration", ended.Str("end_reason"));
         var end = Assert.Single(ended.GetProperty("events").EnumerateArray(), e => e.Str("kind") == "ended");
         Assert.Equal("reconciler", end.Str("source"));
         Assert.Equal(ended.Str("ended_at"), end.Str("occurred_at"));
 
         // The callback Tavus failed to deliver arrives after all: the conversation keeps one end.
-        using var tavus = _factory.CreateClient();
-        var late = await tavus.PostFixtureAsync("shutdown_max_call_duration.json", id, await _factory.CallbackTokenAsync(id));
+        using var tavus = Factory.CreateClient();
+        var late = await tavus.PostFixtureAsync("shutdown_max_call_duration.json", id, await Factory.CallbackTokenAsync(id));
         Assert.Equal(HttpStatusCode.OK, late.StatusCode);
         Assert.Equal("duplicate", (await late.ReadJsonAsync()).Str("status"));
-        Assert.Equal(1, _factory.Scalar("SELECT COUNT(*) FROM \"ConversationEvents\" WHERE \"Kind\" = 'Ended'"));
+        Assert.Equal(1, await EventCountAsync(e => e.Kind == EventKind.Ended));
     }
 
     [Fact]
     public async Task A_conversation_Tavus_runs_past_its_deadline_is_ended_by_the_reconciler()
     {
-        var id = (await _tenant.CreateConversationAsync(new { max_call_duration = 3600 })).Str("conversation_id");
+        var id = (await Tenant.CreateConversationAsync(new { max_call_duration = 3600 })).Str("conversation_id");
         // As if our deadline had passed while Tavus kept the room open (clock skew, a lost end).
-        var past = _factory.Database.Provider == "Postgres" ? "2025-05-13 06:00:00+00" : "2025-05-13 06:00:00";
-        Assert.Equal(1, _factory.Database.Execute(
-            $"UPDATE \"Conversations\" SET \"DeadlineAt\" = '{past}' WHERE \"TavusId\" = '{id}'"));
+        var past = new DateTime(2025, 5, 13, 6, 0, 0, DateTimeKind.Utc);
+        Assert.Equal(1, await Factory.QueryAsync(db => db.Conversations.Where(c => c.TavusId == id)
+            .ExecuteUpdateAsync(set => set.SetProperty(c => c.DeadlineAt, past))));
 
-        _factory.Time.Advance(TimeSpan.FromSeconds(31));
+        Factory.Time.Advance(TimeSpan.FromSeconds(31));
 
-        var ended = await _tenant.WaitForStatusAsync(id, "ended");
+        var ended = await Tenant.WaitForStatusAsync(id, "ended");
         Assert.Equal("ended_by_request", ended.Str("end_reason"));
     }
 
     [Fact]
     public async Task A_silent_conversation_is_checked_and_left_alone_while_Tavus_runs_it()
     {
-        await _factory.SetFaultsAsync(dropRate: 1);
-        var id = (await _tenant.CreateConversationAsync(new { participant_absent_timeout = 900 })).Str("conversation_id");
-        await _factory.SimulatorControlAsync(id, "join");
+        await Factory.SetFaultsAsync(dropRate: 1);
+        var id = (await Tenant.CreateConversationAsync(new { participant_absent_timeout = 900 })).Str("conversation_id");
+        await Factory.SimulatorControlAsync(id, "join");
 
-        _factory.Time.Advance(TimeSpan.FromSeconds(630));   // silent for over StaleAfterSeconds (600)
+        Factory.Time.Advance(TimeSpan.FromSeconds(630));   // silent for over StaleAfterSeconds (600)
 
         // The reconciler asked Tavus (and noted that it heard from it) ...
-        await Eventually.TrueAsync(() => _factory.Scalar("SELECT COUNT(*) FROM \"Conversations\" WHERE \"LastEventAt\" IS NOT NULL") == 1,
+        await Eventually.TrueAsync(async () => await ConversationCountAsync(c => c.LastEventAt != null) == 1,
             "the reconciler checked the silent conversation");
         // ... and, Tavus still running it within its deadline, left it alone.
 
-        Assert.Equal("created", (await _tenant.GetConversationAsync(id)).Str("status"));
-        using var simulator = _factory.CreateSimulatorClient();
+        Assert.Equal("created", (await Tenant.GetConversationAsync(id)).Str("status"));
+        using var simulator = Factory.CreateSimulatorClient();
         var atTavus = await (await simulator.GetAsync($"v2/conversations/{id}")).ReadJsonAsync();
         Assert.Equal("active", atTavus.Str("status"));
     }
@@ -73,7 +68,8 @@ public sealed class ReconciliationTests : IAsyncLifetime
     [Fact]
     public async Task Reconciliation_resumes_from_the_database_after_a_restart()
     {
-        var first = new OrchestratorFactory();
+        await using var database = TestDatabase.Create();
+        var first = new OrchestratorFactory(database);
         var tenant = await first.CreateTenantAsync("acme");
         await first.SetFaultsAsync(dropRate: 1);
         var id = (await tenant.CreateConversationAsync(new { max_call_duration = 60 })).Str("conversation_id");
@@ -81,7 +77,7 @@ public sealed class ReconciliationTests : IAsyncLifetime
         await first.DisposeAsync();
 
         // The new process has a new (empty) simulator: Tavus no longer knows the conversation.
-        await using var second = new OrchestratorFactory(first.Database, time: first.Time);
+        await using var second = new OrchestratorFactory(database, time: first.Time);
         using var again = second.CreateTenantClient(apiKey);
         Assert.Equal("created", (await again.GetConversationAsync(id)).Str("status"));
         second.Time.Advance(TimeSpan.FromSeconds(240));

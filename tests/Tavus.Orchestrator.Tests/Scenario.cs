@@ -34,25 +34,13 @@ public static class Scenario
     /// <summary>Polls (in real time, bounded) until the conversation satisfies the condition.</summary>
     public static async Task<JsonElement> WaitForConversationAsync(this HttpClient tenant, string id, Func<JsonElement, bool> condition, string what)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        JsonElement last = default;
-        do
+        // Not found yet is "not yet" too: a conversation can become visible under this id later.
+        var found = await Eventually.WaitAsync(async () =>
         {
-            // Not found yet is "not yet" too: a conversation can become visible under this id later.
             var response = await tenant.GetAsync($"/conversations/{id}");
-            if (response.IsSuccessStatusCode)
-            {
-                last = await response.ReadJsonAsync();
-                if (condition(last))
-                {
-                    return last;
-                }
-            }
-            await Task.Delay(20);
-        }
-        while (DateTime.UtcNow < deadline);
-        Assert.Fail($"Conversation {id} never reached: {what}. Last seen: {last}");
-        return last;
+            return response.IsSuccessStatusCode ? await response.ReadJsonAsync() : (JsonElement?)null;
+        }, c => c is { } conversation && condition(conversation), $"conversation {id} to reach {what}");
+        return found!.Value;
     }
 
     public static Task<JsonElement> WaitForStatusAsync(this HttpClient tenant, string id, string status) =>

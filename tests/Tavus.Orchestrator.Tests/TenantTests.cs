@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Serilog.Core;
@@ -8,20 +9,13 @@ using Serilog.Events;
 
 namespace Tavus.Orchestrator.Tests;
 
-public sealed class TenantTests : IAsyncLifetime
+public sealed class TenantTests(OrchestratorFixture fixture) : IntegrationTests(fixture)
 {
-    private readonly OrchestratorFactory _factory = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync() => await _factory.DisposeAsync();
-
     [Fact]
     public async Task No_key_or_a_wrong_key_answers_401_problem_details()
     {
-        await _factory.CreateTenantAsync("acme");
-        using var anonymous = _factory.CreateClient();
-        using var wrong = _factory.CreateTenantClient("tvo_not-a-key");
+        using var anonymous = Factory.CreateClient();
+        using var wrong = Factory.CreateTenantClient("tvo_not-a-key");
 
         foreach (var client in new[] { anonymous, wrong })
         {
@@ -35,8 +29,8 @@ public sealed class TenantTests : IAsyncLifetime
     [Fact]
     public async Task Another_tenants_conversation_is_not_found_on_read_end_and_events()
     {
-        var acme = await _factory.CreateTenantAsync("acme");
-        var globex = await _factory.CreateTenantAsync("globex");
+        var acme = Tenant;
+        using var globex = await Factory.CreateTenantAsync("globex");
         var id = (await acme.CreateConversationAsync()).Str("conversation_id");
 
         Assert.Equal(HttpStatusCode.NotFound, (await globex.GetAsync($"/conversations/{id}")).StatusCode);
@@ -51,49 +45,50 @@ public sealed class TenantTests : IAsyncLifetime
     [Fact]
     public async Task Rotating_a_key_stops_the_old_one_and_shows_the_new_one_once()
     {
-        using var admin = _factory.CreateAdminClient();
-        var created = await (await admin.PostAsJsonAsync("/admin/tenants", new { id = "acme", name = "Acme" }, Json.Options)).ReadJsonAsync();
+        using var admin = Factory.CreateAdminClient();
+        var id = OrchestratorFactory.UniqueId("acme");
+        var created = await (await admin.PostAsJsonAsync("/admin/tenants", new { id, name = "Acme" }, Json.Options)).ReadJsonAsync();
         var oldKey = created.Str("api_key");
 
-        var rotated = await admin.PostAsync("/admin/tenants/acme/keys", null);
+        var rotated = await admin.PostAsync($"/admin/tenants/{id}/keys", null);
         Assert.Equal(HttpStatusCode.OK, rotated.StatusCode);
         var newKey = (await rotated.ReadJsonAsync()).Str("api_key");
         Assert.NotEqual(oldKey, newKey);
 
-        using var withOld = _factory.CreateTenantClient(oldKey);
-        using var withNew = _factory.CreateTenantClient(newKey);
+        using var withOld = Factory.CreateTenantClient(oldKey);
+        using var withNew = Factory.CreateTenantClient(newKey);
         Assert.Equal(HttpStatusCode.Unauthorized, (await withOld.GetAsync("/tenant")).StatusCode);
         var me = await (await withNew.GetAsync("/tenant")).ReadJsonAsync();
-        Assert.Equal("acme", me.Str("id"));
+        Assert.Equal(id, me.Str("id"));
 
         var listed = await admin.GetStringAsync("/admin/tenants");
         Assert.DoesNotContain(newKey, listed, StringComparison.Ordinal);
         Assert.DoesNotContain("api_key", listed, StringComparison.Ordinal);
-        Assert.Equal(0, _factory.Scalar($"SELECT COUNT(*) FROM \"Tenants\" WHERE \"ApiKeyHash\" = '{newKey}'"));
+        Assert.Equal(0, await Factory.QueryAsync(db => db.Tenants.CountAsync(t => t.ApiKeyHash == newKey)));
     }
 
     [Fact]
     public async Task Creating_an_existing_tenant_is_409()
     {
-        using var admin = _factory.CreateAdminClient();
-        Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("/admin/tenants", new { id = "acme", name = "Acme" })).StatusCode);
-        var again = await admin.PostAsJsonAsync("/admin/tenants", new { id = "acme", name = "Acme again" });
+        using var admin = Factory.CreateAdminClient();
+        var id = OrchestratorFactory.UniqueId("acme");
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostAsJsonAsync("/admin/tenants", new { id, name = "Acme" })).StatusCode);
+        var again = await admin.PostAsJsonAsync("/admin/tenants", new { id, name = "Acme again" });
         Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
     }
 
     [Fact]
     public async Task The_admin_api_wants_the_admin_key()
     {
-        using var anonymous = _factory.CreateClient();
+        using var anonymous = Factory.CreateClient();
         Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/admin/tenants")).StatusCode);
-        var tenant = await _factory.CreateTenantAsync("acme");
-        Assert.Equal(HttpStatusCode.Unauthorized, (await tenant.GetAsync("/admin/tenants")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await Tenant.GetAsync("/admin/tenants")).StatusCode);
     }
 
     [Fact]
     public async Task With_a_Tavus_key_and_no_admin_key_configured_the_admin_api_answers_403_even_to_the_demo_admin_key()
     {
-        await using var tavus = new SimulatorFactory(new FakeTimeProvider());
+        await using var tavus = new SimulatorHost(new FakeTimeProvider(), OrchestratorFactory.SimulatorKey);
         await using var factory = new OrchestratorFactory(settings: new() { ["Admin:ApiKey"] = "" }, tavus: tavus);
         foreach (var key in new[] { "anything", "demo-admin-key" })
         {
@@ -123,14 +118,14 @@ public sealed class TenantTests : IAsyncLifetime
     [Fact]
     public async Task The_demo_tenant_is_disabled_once_a_Tavus_key_is_set_keeps_its_conversations_and_is_enabled_again_in_simulator_mode()
     {
-        var database = TestDatabase.Create();
+        await using var database = TestDatabase.Create();
         await using (var simulatorMode = new OrchestratorFactory(database))
         {
             using var demo = simulatorMode.CreateTenantClient("demo-key");
             await demo.CreateConversationAsync();
         }
 
-        await using (var tavus = new SimulatorFactory(new FakeTimeProvider()))
+        await using (var tavus = new SimulatorHost(new FakeTimeProvider(), OrchestratorFactory.SimulatorKey))
         await using (var withTavusKey = new OrchestratorFactory(database, tavus: tavus))
         {
             using var demo = withTavusKey.CreateTenantClient("demo-key");
@@ -141,7 +136,7 @@ public sealed class TenantTests : IAsyncLifetime
             using var admin = withTavusKey.CreateAdminClient();
             var shown = await (await admin.GetAsync("/admin/tenants/demo")).ReadJsonAsync();
             Assert.True(shown.GetProperty("disabled").GetBoolean());
-            Assert.Equal(1, withTavusKey.Scalar("SELECT COUNT(*) FROM \"Conversations\" WHERE \"TenantId\" = 'demo'"));
+            Assert.Equal(1, await withTavusKey.QueryAsync(db => db.Conversations.CountAsync(c => c.TenantId == "demo")));
         }
 
         await using (var simulatorModeAgain = new OrchestratorFactory(database))
@@ -157,7 +152,7 @@ public sealed class TenantTests : IAsyncLifetime
     [Fact]
     public async Task With_a_Tavus_key_a_configured_tenant_with_the_public_demo_key_stops_the_start()
     {
-        await using var tavus = new SimulatorFactory(new FakeTimeProvider());
+        await using var tavus = new SimulatorHost(new FakeTimeProvider(), OrchestratorFactory.SimulatorKey);
         await using var factory = new OrchestratorFactory(tavus: tavus, settings: new()
         {
             ["Tenants:0:Id"] = "demo",
@@ -170,7 +165,7 @@ public sealed class TenantTests : IAsyncLifetime
     [Fact]
     public async Task A_rotated_key_of_a_configured_tenant_survives_a_restart_until_the_configured_key_changes()
     {
-        var database = TestDatabase.Create();
+        await using var database = TestDatabase.Create();
         var settings = new Dictionary<string, string?>
         {
             ["Tenants:0:Id"] = "seeded",
@@ -234,12 +229,12 @@ public sealed class TenantTests : IAsyncLifetime
     [Fact]
     public async Task Listing_pages_newest_first_with_a_cursor_and_filters_by_status()
     {
-        var tenant = await _factory.CreateTenantAsync("acme");
+        var tenant = Tenant;
         var ids = new List<string>();
         for (var i = 0; i < 5; i++)
         {
             ids.Add((await tenant.CreateConversationAsync()).Str("conversation_id"));
-            _factory.Time.Advance(TimeSpan.FromMilliseconds(10));
+            Factory.Time.Advance(TimeSpan.FromMilliseconds(10));
         }
         var seen = new List<string>();
         string? cursor = null;

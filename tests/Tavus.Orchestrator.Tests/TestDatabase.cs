@@ -1,16 +1,18 @@
 using System.Data.Common;
-using System.Globalization;
 using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
 using Npgsql;
+using Tavus.Orchestrator.Data;
 
 namespace Tavus.Orchestrator.Tests;
 
 /// <summary>
 /// The database a test host runs on: a fresh SQLite file, or, with
 /// <c>TEST_DATABASE_PROVIDER=Postgres</c>, a fresh database on the PostgreSQL server at
-/// <c>TEST_POSTGRES_CONNECTION</c> (default: postgres/postgres on 127.0.0.1).
+/// <c>TEST_POSTGRES_CONNECTION</c> (default: postgres/postgres on 127.0.0.1). Disposing it removes
+/// the file (with its -wal and -shm) or drops the database.
 /// </summary>
-public sealed class TestDatabase
+public sealed class TestDatabase : IAsyncDisposable
 {
     private TestDatabase(string provider, string connectionString)
     {
@@ -48,6 +50,28 @@ public sealed class TestDatabase
         return new TestDatabase("Postgres", new NpgsqlConnectionStringBuilder(PostgresServer) { Database = name }.ConnectionString);
     }
 
+    public async ValueTask DisposeAsync()
+    {
+        if (Provider == "Postgres")
+        {
+            // Pooled connections would hold the database open; FORCE ends any a host left behind.
+            NpgsqlConnection.ClearAllPools();
+            var name = new NpgsqlConnectionStringBuilder(ConnectionString).Database;
+            await using var server = new NpgsqlConnection(PostgresServer + ";Database=postgres;Pooling=False");
+            await server.OpenAsync();
+            await using var drop = server.CreateCommand();
+            drop.CommandText = $"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)";
+            await drop.ExecuteNonQueryAsync();
+            return;
+        }
+        SqliteConnection.ClearAllPools();
+        var path = new SqliteConnectionStringBuilder(ConnectionString).DataSource;
+        foreach (var file in new[] { path, path + "-wal", path + "-shm" })
+        {
+            File.Delete(file);
+        }
+    }
+
     public DbConnection Open()
     {
         DbConnection connection = Provider == "Postgres"
@@ -57,20 +81,19 @@ public sealed class TestDatabase
         return connection;
     }
 
-    public long Scalar(string sql)
+    /// <summary>The model over this database, for a test that reads what a host (or a killed process) stored.</summary>
+    public OrchestratorDbContext CreateContext()
     {
-        using var connection = Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
-    }
-
-    public int Execute(string sql)
-    {
-        using var connection = Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return command.ExecuteNonQuery();
+        var options = new DbContextOptionsBuilder<OrchestratorDbContext>();
+        if (Provider == "Postgres")
+        {
+            options.UseNpgsql(ConnectionString);
+        }
+        else
+        {
+            options.UseSqlite(ConnectionString);
+        }
+        return new OrchestratorDbContext(options.Options);
     }
 
     /// <summary>Holds a lock that stops every insert of events until the returned connection commits.</summary>

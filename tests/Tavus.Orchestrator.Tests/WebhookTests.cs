@@ -6,19 +6,9 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Tavus.Orchestrator.Tests;
 
-public sealed class WebhookTests : IAsyncLifetime
+public sealed class WebhookTests(OrchestratorFixture fixture) : IntegrationTests(fixture)
 {
-    private readonly OrchestratorFactory _factory = new();
-    private HttpClient _tenant = null!;
-    private HttpClient _tavus = null!;
-
-    public async Task InitializeAsync()
-    {
-        _tenant = await _factory.CreateTenantAsync("acme");
-        _tavus = _factory.CreateClient();
-    }
-
-    public async Task DisposeAsync() => await _factory.DisposeAsync();
+    private readonly HttpClient _tavus = fixture.Factory.CreateClient();
 
     public static TheoryData<string, string, string?> Fixtures => new()
     {
@@ -42,14 +32,14 @@ public sealed class WebhookTests : IAsyncLifetime
     [MemberData(nameof(Fixtures))]
     public async Task Each_documented_callback_is_recorded_and_applied(string fixture, string kind, string? endReason)
     {
-        var id = (await _tenant.CreateConversationAsync()).Str("conversation_id");
-        var token = await _factory.CallbackTokenAsync(id);
+        var id = (await Tenant.CreateConversationAsync()).Str("conversation_id");
+        var token = await Factory.CallbackTokenAsync(id);
 
         var response = await _tavus.PostFixtureAsync(fixture, id, token);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("recorded", (await response.ReadJsonAsync()).Str("status"));
-        var conversation = await _tenant.GetConversationAsync(id);
+        var conversation = await Tenant.GetConversationAsync(id);
         var recorded = Assert.Single(conversation.GetProperty("events").EnumerateArray());
         Assert.Equal(kind, recorded.Str("kind"));
         var sent = JsonDocument.Parse(Json.Fixture(fixture)).RootElement;
@@ -83,16 +73,16 @@ public sealed class WebhookTests : IAsyncLifetime
     [Fact]
     public async Task A_transcript_is_kept_once_in_its_event_and_shown_from_there()
     {
-        var id = (await _tenant.CreateConversationAsync()).Str("conversation_id");
-        var first = await _tavus.PostFixtureAsync("transcription_ready.json", id, await _factory.CallbackTokenAsync(id));
+        var id = (await Tenant.CreateConversationAsync()).Str("conversation_id");
+        var first = await _tavus.PostFixtureAsync("transcription_ready.json", id, await Factory.CallbackTokenAsync(id));
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);
 
-        var shown = (await _tenant.GetConversationAsync(id)).GetProperty("transcript");
-        var stored = Assert.Single((await _tenant.GetConversationAsync(id)).GetProperty("events").EnumerateArray(), e => e.Str("kind") == "transcription_ready");
+        var shown = (await Tenant.GetConversationAsync(id)).GetProperty("transcript");
+        var stored = Assert.Single((await Tenant.GetConversationAsync(id)).GetProperty("events").EnumerateArray(), e => e.Str("kind") == "transcription_ready");
 
         Assert.Equal(stored.GetProperty("properties").GetProperty("transcript").GetRawText(), shown.GetRawText());
         // One copy: the conversation row holds none of what arrives after the end.
-        using var scope = _factory.Services.CreateScope();
+        using var scope = Factory.Services.CreateScope();
         var conversation = scope.ServiceProvider.GetRequiredService<Data.OrchestratorDbContext>().Model.FindEntityType(typeof(Conversations.Conversation))!;
         Assert.DoesNotContain(conversation.GetProperties(), p => p.Name is "Transcript" or "Recording" or "PerceptionAnalysis");
     }
@@ -100,19 +90,19 @@ public sealed class WebhookTests : IAsyncLifetime
     [Fact]
     public async Task A_unix_timestamp_with_a_fraction_is_read_as_utc()
     {
-        var id = (await _tenant.CreateConversationAsync()).Str("conversation_id");
-        await _tavus.PostFixtureAsync("conversation_perception_analysis_seq.json", id, await _factory.CallbackTokenAsync(id));
+        var id = (await Tenant.CreateConversationAsync()).Str("conversation_id");
+        await _tavus.PostFixtureAsync("conversation_perception_analysis_seq.json", id, await Factory.CallbackTokenAsync(id));
 
-        var events = await (await _tenant.GetAsync($"/conversations/{id}/events")).ReadJsonAsync();
+        var events = await (await Tenant.GetAsync($"/conversations/{id}/events")).ReadJsonAsync();
         Assert.Equal("2025-07-11T07:16:05.123Z", events[0].Str("occurred_at"));
     }
 
     [Fact]
     public async Task A_forged_token_is_401_and_nothing_is_stored()
     {
-        var id = (await _tenant.CreateConversationAsync()).Str("conversation_id");
-        var other = (await _tenant.CreateConversationAsync()).Str("conversation_id");
-        var otherToken = await _factory.CallbackTokenAsync(other);
+        var id = (await Tenant.CreateConversationAsync()).Str("conversation_id");
+        var other = (await Tenant.CreateConversationAsync()).Str("conversation_id");
+        var otherToken = await Factory.CallbackTokenAsync(other);
 
         var forged = await _tavus.PostFixtureAsync("shutdown_max_call_duration.json", id, "forged-token");
         var someoneElses = await _tavus.PostFixtureAsync("shutdown_max_call_duration.json", id, otherToken);
@@ -121,8 +111,8 @@ public sealed class WebhookTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Unauthorized, forged.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, someoneElses.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, missing.StatusCode);
-        Assert.Equal(0, _factory.Scalar("SELECT COUNT(*) FROM \"ConversationEvents\""));
-        Assert.Equal("created", (await _tenant.GetConversationAsync(id)).Str("status"));
+        Assert.Equal(0, await EventCountAsync());
+        Assert.Equal("created", (await Tenant.GetConversationAsync(id)).Str("status"));
     }
 
     [Theory]
@@ -142,15 +132,15 @@ public sealed class WebhookTests : IAsyncLifetime
     [InlineData("""{"conversation_id": "{id}", "event_type": "system.shutdown", "properties": {"shutdown_reason": "\ud800"}}""", "shutdown_reason")]
     public async Task A_body_that_is_not_a_callback_is_400_naming_the_field_and_stores_nothing(string body, string field)
     {
-        var id = (await _tenant.CreateConversationAsync()).Str("conversation_id");
-        var token = await _factory.CallbackTokenAsync(id);
+        var id = (await Tenant.CreateConversationAsync()).Str("conversation_id");
+        var token = await Factory.CallbackTokenAsync(id);
 
         var response = await _tavus.PostAsync($"/webhook?token={token}", new StringContent(body.Replace("{id}", id), Encoding.UTF8, "application/json"));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         Assert.Contains(field, (await response.Content.ReadFromJsonAsync<JsonElement>()).Str("detail"), StringComparison.Ordinal);
-        Assert.Equal(0, _factory.Scalar("SELECT COUNT(*) FROM \"ConversationEvents\""));
+        Assert.Equal(0, await EventCountAsync());
     }
 
     [Fact]
@@ -185,14 +175,14 @@ public sealed class WebhookTests : IAsyncLifetime
     [Fact]
     public async Task An_unknown_event_type_is_stored_as_unknown()
     {
-        var id = (await _tenant.CreateConversationAsync()).Str("conversation_id");
-        var token = await _factory.CallbackTokenAsync(id);
+        var id = (await Tenant.CreateConversationAsync()).Str("conversation_id");
+        var token = await Factory.CallbackTokenAsync(id);
         var body = $$"""{"conversation_id": "{{id}}", "event_type": "system.something_new", "message_type": "system", "timestamp": "2025-07-11T07:00:00Z", "properties": {"x": 1} }""";
 
         var response = await _tavus.PostAsync($"/webhook?token={token}", new StringContent(body, Encoding.UTF8, "application/json"));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var recorded = Assert.Single((await _tenant.GetConversationAsync(id)).GetProperty("events").EnumerateArray());
+        var recorded = Assert.Single((await Tenant.GetConversationAsync(id)).GetProperty("events").EnumerateArray());
         Assert.Equal("unknown", recorded.Str("kind"));
         Assert.Equal("system.something_new", recorded.Str("event_type"));
         Assert.Equal(1, recorded.GetProperty("properties").GetProperty("x").GetInt32());
@@ -201,21 +191,22 @@ public sealed class WebhookTests : IAsyncLifetime
     [Fact]
     public async Task The_same_callback_twice_is_a_duplicate_stored_once()
     {
-        var id = (await _tenant.CreateConversationAsync()).Str("conversation_id");
-        var token = await _factory.CallbackTokenAsync(id);
+        var id = (await Tenant.CreateConversationAsync()).Str("conversation_id");
+        var token = await Factory.CallbackTokenAsync(id);
 
         var first = await _tavus.PostFixtureAsync("transcription_ready.json", id, token);
         var second = await _tavus.PostFixtureAsync("transcription_ready.json", id, token);
 
         Assert.Equal("recorded", (await first.ReadJsonAsync()).Str("status"));
         Assert.Equal("duplicate", (await second.ReadJsonAsync()).Str("status"));
-        Assert.Equal(1, _factory.Scalar("SELECT COUNT(*) FROM \"ConversationEvents\""));
+        Assert.Equal(1, await EventCountAsync());
     }
 
     [Fact]
     public async Task Recorded_lifecycles_survive_a_restart_on_the_same_file()
     {
-        var first = new OrchestratorFactory();
+        await using var database = TestDatabase.Create();
+        var first = new OrchestratorFactory(database);
         using var admin = first.CreateAdminClient();
         var apiKey = (await (await admin.PostAsync("/admin/tenants",
             new StringContent("""{"id": "acme", "name": "Acme"}""", Encoding.UTF8, "application/json"))).ReadJsonAsync()).Str("api_key");
@@ -227,7 +218,7 @@ public sealed class WebhookTests : IAsyncLifetime
         await tavus.PostFixtureAsync("transcription_ready.json", id, token);
         await first.DisposeAsync();
 
-        await using var second = new OrchestratorFactory(first.Database);
+        await using var second = new OrchestratorFactory(database);
         var conversation = await second.CreateTenantClient(apiKey).GetConversationAsync(id);
 
         Assert.Equal("ended", conversation.Str("status"));
