@@ -82,7 +82,11 @@ public static class OpenApiExtensions
         {
             // The mounted simulator has types of the same names (its CreateConversationRequest is
             // Tavus', with callback_url): its schemas get a prefix so neither replaces the other.
-            options.CreateSchemaReferenceId = type => OpenApiOptions.CreateDefaultSchemaReferenceId(type) is { } id &&
+            // A JsonElement (an event's properties, a transcript) is any JSON, kept as Tavus sent it: an
+            // inline schema that allows anything, not a component named JsonElement that generators
+            // turn into an empty class.
+            options.CreateSchemaReferenceId = type => (Nullable.GetUnderlyingType(type.Type) ?? type.Type) == typeof(System.Text.Json.JsonElement) ? null
+                : OpenApiOptions.CreateDefaultSchemaReferenceId(type) is { } id &&
                 type.Type.Namespace?.StartsWith("Tavus.Simulator", StringComparison.Ordinal) == true ? "Simulator" + id
                 : OpenApiOptions.CreateDefaultSchemaReferenceId(type);
             options.AddDocumentTransformer((document, _, _) =>
