@@ -119,9 +119,9 @@ public sealed class IdempotencyTests : IAsyncLifetime
     [SqliteFact] // it holds SQLite's write gate to catch the create between its key and its row
     public async Task A_client_that_hangs_up_mid_create_does_not_leave_its_key_claimed()
     {
-        var gate = _factory.Services.GetRequiredService<SqliteWriteGate>();
+        var dialect = _factory.Services.GetRequiredService<IDatabaseDialect>();
         using var hangUp = new CancellationTokenSource();
-        using (await gate.EnterAsync(CancellationToken.None))
+        using (await dialect.EnterWriteAsync(CancellationToken.None))
         {
             var first = CreateWithKeyAsync(_tenant, "hung-up", cancellationToken: hangUp.Token);
             await Eventually.TrueAsync(() => _factory.Scalar("SELECT COUNT(*) FROM \"IdempotencyRecords\"") == 1, "the key claimed");

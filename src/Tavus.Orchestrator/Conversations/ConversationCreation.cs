@@ -24,7 +24,7 @@ public static partial class ConversationCreation
         HttpContext context,
         OrchestratorDbContext db,
         TavusClient tavus,
-        SqliteWriteGate gate,
+        IDatabaseDialect dialect,
         TimeProvider time,
         IOptions<WebhooksOptions> webhooks,
         IOptions<ConversationsOptions> limits,
@@ -105,7 +105,7 @@ public static partial class ConversationCreation
         Conversation? pending = null;
         try
         {
-            pending = await InsertPendingAsync(db, gate, tenant, request, resolution, token, key, time, context.RequestAborted);
+            pending = await InsertPendingAsync(db, dialect, tenant, request, resolution, token, key, time, context.RequestAborted);
         }
         finally
         {
@@ -156,7 +156,7 @@ public static partial class ConversationCreation
         {
             // Tavus answered 4xx: it created nothing, so the key is free for a retry.
             Log.Refused(logger, tenant.Id, ex.Failure, ex.Message);
-            using (await gate.EnterAsync(CancellationToken.None))
+            using (await dialect.EnterWriteAsync(CancellationToken.None))
             {
                 await db.Conversations.Where(c => c.Id == pending.Id).ExecuteUpdateAsync(s => s
                     .SetProperty(c => c.Status, ConversationStatus.Failed)
@@ -170,7 +170,7 @@ public static partial class ConversationCreation
         }
 
         context.SetConversationId(created.ConversationId);
-        using (await gate.EnterAsync(CancellationToken.None))
+        using (await dialect.EnterWriteAsync(CancellationToken.None))
         {
             await db.Conversations.Where(c => c.Id == pending.Id).ExecuteUpdateAsync(s => s
                 .SetProperty(c => c.TavusId, c => c.TavusId ?? created.ConversationId)
@@ -196,7 +196,7 @@ public static partial class ConversationCreation
     /// a row with status <c>Failed</c> and the reason, not stored, when the tenant is at its cap.
     /// </summary>
     private static async Task<Conversation> InsertPendingAsync(
-        OrchestratorDbContext db, SqliteWriteGate gate, Tenant tenant, ValidatedCreate request, TimerResolution resolution,
+        OrchestratorDbContext db, IDatabaseDialect dialect, Tenant tenant, ValidatedCreate request, TimerResolution resolution,
         string token, string key, TimeProvider time, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow().UtcDateTime;
@@ -221,17 +221,13 @@ public static partial class ConversationCreation
         // across instances, a transaction-scoped advisory lock on the tenant does it.
         // Once begun, the transaction runs to its end even if the client hangs up: it is short, and a
         // transaction cut off midway is only noise in the log.
-        using (await gate.EnterAsync(cancellationToken))
+        using (await dialect.EnterWriteAsync(cancellationToken))
         await using (var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None))
         {
             if (tenant.Policy.MaxConcurrentConversations is { } cap)
             {
-                if (db.Database.IsNpgsql())
-                {
-                    await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtext({tenant.Id}))", CancellationToken.None);
-                }
-                var live = await db.Conversations.CountAsync(c => c.TenantId == tenant.Id &&
-                    (c.Status == ConversationStatus.Pending || c.Status == ConversationStatus.Created || c.Status == ConversationStatus.Active),
+                await dialect.LockTenantAsync(db, tenant.Id, CancellationToken.None);
+                var live = await db.Conversations.CountAsync(c => c.TenantId == tenant.Id && Lifecycle.LiveStatuses.Contains(c.Status),
                     CancellationToken.None);
                 if (live >= cap)
                 {
