@@ -26,9 +26,3 @@ public readonly struct WriteTurn(SemaphoreSlim? turn) : IDisposable
 {
     public void Dispose() => turn?.Release();
 }
-
-/// <summary>Brings the database's schema up to date before the app takes requests.</summary>
-public interface IDatabaseMigrator
-{
-    Task MigrateAsync(OrchestratorDbContext db, CancellationToken cancellationToken);
-}

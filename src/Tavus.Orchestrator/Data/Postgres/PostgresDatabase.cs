@@ -26,3 +26,9 @@ internal static class PostgresDatabase
         return services;
     }
 }
+
+/// <summary>Several instances may start at once: PostgreSQL's migration lock lets one apply them.</summary>
+internal sealed class PostgresMigrator : IDatabaseMigrator
+{
+    public Task MigrateAsync(OrchestratorDbContext db, CancellationToken cancellationToken) => db.Database.MigrateAsync(cancellationToken);
+}

@@ -13,9 +13,3 @@ internal sealed class PostgresDialect : IDatabaseDialect
     public async Task LockTenantAsync(OrchestratorDbContext db, string tenantId, CancellationToken cancellationToken) =>
         await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtext({tenantId}))", cancellationToken);
 }
-
-/// <summary>Several instances may start at once: PostgreSQL's migration lock lets one apply them.</summary>
-internal sealed class PostgresMigrator : IDatabaseMigrator
-{
-    public Task MigrateAsync(OrchestratorDbContext db, CancellationToken cancellationToken) => db.Database.MigrateAsync(cancellationToken);
-}

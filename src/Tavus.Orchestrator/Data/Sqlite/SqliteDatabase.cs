@@ -74,3 +74,15 @@ internal sealed class SqliteConnections(string connectionString)
         return connection;
     }
 }
+
+/// <summary>WAL lets readers run beside the one writer; the setting is stored in the file.</summary>
+internal sealed class SqliteMigrator : IDatabaseMigrator
+{
+    public async Task MigrateAsync(OrchestratorDbContext db, CancellationToken cancellationToken)
+    {
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
+        await db.Database.MigrateAsync(cancellationToken);
+        await db.Database.CloseConnectionAsync();
+    }
+}

@@ -1,5 +1,3 @@
-using Microsoft.EntityFrameworkCore;
-
 namespace Tavus.Orchestrator.Data.Sqlite;
 
 /// <summary>
@@ -29,16 +27,4 @@ internal sealed class SqliteDialect : IDatabaseDialect, IDisposable
     public Task LockTenantAsync(OrchestratorDbContext db, string tenantId, CancellationToken cancellationToken) => Task.CompletedTask;
 
     public void Dispose() => _turn.Dispose();
-}
-
-/// <summary>WAL lets readers run beside the one writer; the setting is stored in the file.</summary>
-internal sealed class SqliteMigrator : IDatabaseMigrator
-{
-    public async Task MigrateAsync(OrchestratorDbContext db, CancellationToken cancellationToken)
-    {
-        await db.Database.OpenConnectionAsync(cancellationToken);
-        await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
-        await db.Database.MigrateAsync(cancellationToken);
-        await db.Database.CloseConnectionAsync();
-    }
 }
