@@ -114,9 +114,9 @@ public sealed class IdempotencyTests(OrchestratorFixture fixture) : IntegrationT
     [SqliteFact] // it holds SQLite's write gate to catch the create between its key and its row
     public async Task A_client_that_hangs_up_mid_create_does_not_leave_its_key_claimed()
     {
-        var gate = Factory.Services.GetRequiredService<SqliteWriteGate>();
+        var dialect = Factory.Services.GetRequiredService<IDatabaseDialect>();
         using var hangUp = new CancellationTokenSource();
-        using (await gate.EnterAsync(CancellationToken.None))
+        using (await dialect.EnterWriteAsync(CancellationToken.None))
         {
             var first = CreateWithKeyAsync(Tenant, "hung-up", cancellationToken: hangUp.Token);
             await Eventually.TrueAsync(async () => await KeyCountAsync() == 1, "the key claimed");

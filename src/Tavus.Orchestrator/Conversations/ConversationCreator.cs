@@ -19,7 +19,7 @@ namespace Tavus.Orchestrator.Conversations;
 public sealed partial class ConversationCreator(
     OrchestratorDbContext db,
     TavusClient tavus,
-    SqliteWriteGate gate,
+    IDatabaseDialect dialect,
     TimeProvider time,
     IOptions<WebhooksOptions> webhooks,
     ILogger<ConversationCreator> logger)
@@ -98,7 +98,7 @@ public sealed partial class ConversationCreator(
 
     private async Task UpdateAsync(string id, Action<Microsoft.EntityFrameworkCore.Query.UpdateSettersBuilder<Conversation>> set)
     {
-        using (await gate.EnterAsync(CancellationToken.None))
+        using (await dialect.EnterWriteAsync(CancellationToken.None))
         {
             await db.Conversations.Where(c => c.Id == id).ExecuteUpdateAsync(set, CancellationToken.None);
         }
@@ -131,20 +131,16 @@ public sealed partial class ConversationCreator(
 
         // The count and the insert are serialised per tenant, so two creates racing for the last
         // slot cannot both get it: SQLite's write transactions are (BEGIN IMMEDIATE); on PostgreSQL,
-        // across instances, a transaction-scoped advisory lock on the tenant does it.
+        // across instances, the dialect's lock on the tenant does it.
         // Once begun, the transaction runs to its end even if the client hangs up: it is short, and a
         // transaction cut off midway is only noise in the log.
-        using (await gate.EnterAsync(cancellationToken))
+        using (await dialect.EnterWriteAsync(cancellationToken))
         await using (var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None))
         {
             if (tenant.Policy.MaxConcurrentConversations is { } cap)
             {
-                if (db.Database.IsNpgsql())
-                {
-                    await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtext({tenant.Id}))", CancellationToken.None);
-                }
-                var live = await db.Conversations.CountAsync(c => c.TenantId == tenant.Id &&
-                    (c.Status == ConversationStatus.Pending || c.Status == ConversationStatus.Created || c.Status == ConversationStatus.Active),
+                await dialect.LockTenantAsync(db, tenant.Id, CancellationToken.None);
+                var live = await db.Conversations.CountAsync(c => c.TenantId == tenant.Id && Lifecycle.LiveStatuses.Contains(c.Status),
                     CancellationToken.None);
                 if (live >= cap)
                 {

@@ -207,15 +207,9 @@ public static class ConversationsApi
         return conversations.FirstOrDefaultAsync(c => c.TenantId == tenantId && (c.TavusId == id || c.Id == id), context.RequestAborted);
     }
 
-    /// <summary>
-    /// The timeline by occurred_at. Tavus stamps an end and what follows it (transcript, recording)
-    /// alike at times, so ties go by the lifecycle's own order, then by arrival.
-    /// </summary>
-    internal static async Task<List<ConversationEvent>> Timeline(OrchestratorDbContext db, string conversationKey, CancellationToken cancellationToken)
-    {
-        var events = await db.ConversationEvents.AsNoTracking().Where(e => e.ConversationId == conversationKey).ToListAsync(cancellationToken);
-        return [.. events.OrderBy(e => e.OccurredAt).ThenBy(e => Lifecycle.Rank(e.Kind)).ThenBy(e => e.Id)];
-    }
+    /// <summary>The conversation's timeline, in <see cref="Lifecycle.InTimelineOrder"/>.</summary>
+    internal static async Task<List<ConversationEvent>> Timeline(OrchestratorDbContext db, string conversationKey, CancellationToken cancellationToken) =>
+        Lifecycle.InTimelineOrder(await db.ConversationEvents.AsNoTracking().Where(e => e.ConversationId == conversationKey).ToListAsync(cancellationToken));
 
     private static ProblemHttpResult NotFound(string id) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Conversation not found",

@@ -1,43 +1,35 @@
-using System.Data;
-using System.Data.Common;
 using System.Diagnostics;
 using System.Threading.Channels;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 using Tavus.Orchestrator.Data;
 
 namespace Tavus.Orchestrator.Conversations;
-
-/// <summary>An event to store, with what it changes on its conversation.</summary>
-/// <param name="Event">The event, with our conversation key.</param>
-/// <param name="Effect">The columns it sets on the conversation.</param>
-/// <param name="AdoptTavusId">Tavus' id for a conversation that has none yet (its create answer was lost).</param>
-/// <param name="PublicId">The id clients know the conversation by (Tavus' id, which a callback names), for the log.</param>
-public sealed record EventWrite(ConversationEvent Event, EventEffect Effect, string? AdoptTavusId = null, string? PublicId = null);
 
 /// <summary>
 /// The one way events reach the database: a single writer that commits whatever is queued in one
 /// transaction (group commit), then completes each request. One fsync serves a whole batch, so
 /// callbacks are answered only after their commit and still fast. Duplicates and second ends are
 /// refused by unique indexes (<c>ON CONFLICT DO NOTHING</c>), and conversation state is moved by
-/// conditional updates, so the rules hold whatever order events arrive in.
+/// conditional updates, so the rules hold whatever order events arrive in. This class is the
+/// pipeline (queue, batches, completion, backpressure, the commit log); the database is the
+/// <see cref="IEventStore"/> chosen in <c>AddDatabase</c>.
 /// </summary>
 public sealed partial class EventWriter : BackgroundService
 {
     private readonly Channel<Pending> _queue;
     private readonly EventOptions _options;
-    private readonly IConfiguration _configuration;
+    private readonly IEventStore _store;
+    private readonly IDatabaseDialect _dialect;
     private readonly ConversationEvents _live;
-    private readonly SqliteWriteGate _gate;
     private readonly ILogger<EventWriter> _logger;
     private int _committing;
 
-    public EventWriter(IOptions<EventOptions> options, IConfiguration configuration, ConversationEvents live, SqliteWriteGate gate,
+    public EventWriter(IOptions<EventOptions> options, IEventStore store, IDatabaseDialect dialect, ConversationEvents live,
         ILogger<EventWriter> logger)
     {
-        _gate = gate;
         _options = options.Value;
-        _configuration = configuration;
+        _store = store;
+        _dialect = dialect;
         _live = live;
         _logger = logger;
         _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(_options.QueueCapacity)
@@ -73,11 +65,7 @@ public sealed partial class EventWriter : BackgroundService
 
     private void Run(CancellationToken stoppingToken)
     {
-        using var connection = DatabaseExtensions.OpenConnectionAsync(_configuration, stoppingToken).GetAwaiter().GetResult();
-        using var statements = new Statements(connection);
-        using var checkpointer = connection is SqliteConnection sqlite && _options.CheckpointBytes > 0
-            ? WalCheckpointer.Start(sqlite, _configuration, _options.CheckpointBytes, _logger)
-            : null;
+        using var session = _store.Open(stoppingToken);
         var batch = new List<Pending>(_options.MaxBatchSize);
         var reader = _queue.Reader;
 
@@ -85,8 +73,7 @@ public sealed partial class EventWriter : BackgroundService
         while (reader.WaitToReadAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult())
         {
             // The turn first: what arrives while a create holds the file joins this batch.
-            using var turn = _gate.Enter();
-            checkpointer?.CatchUp();
+            using var turn = _dialect.EnterWrite();
             while (batch.Count < _options.MaxBatchSize && reader.TryRead(out var next))
             {
                 batch.Add(next);
@@ -96,7 +83,7 @@ public sealed partial class EventWriter : BackgroundService
             RecordOutcome[]? outcomes = null;
             try
             {
-                outcomes = Commit(connection, statements, batch);
+                outcomes = Commit(session, batch);
             }
             catch (Exception ex)
             {
@@ -107,7 +94,7 @@ public sealed partial class EventWriter : BackgroundService
                     try
                     {
                         var alone = Stopwatch.GetTimestamp();
-                        LogCommit([pending], Commit(connection, statements, [pending]), Stopwatch.GetElapsedTime(alone));
+                        LogCommit([pending], Commit(session, [pending]), Stopwatch.GetElapsedTime(alone));
                     }
                     catch (Exception single)
                     {
@@ -119,7 +106,6 @@ public sealed partial class EventWriter : BackgroundService
             {
                 LogCommit(batch, outcomes, Stopwatch.GetElapsedTime(started));
             }
-            checkpointer?.Committed(batch.Select(pending => pending.Write.Event));
             batch.Clear();
             Volatile.Write(ref _committing, 0);
             if (stoppingToken.IsCancellationRequested && !reader.TryPeek(out _))
@@ -159,55 +145,25 @@ public sealed partial class EventWriter : BackgroundService
         return base.StopAsync(cancellationToken);
     }
 
-    private RecordOutcome[] Commit(DbConnection connection, Statements statements, IReadOnlyList<Pending> batch)
+    /// <summary>Commits the batch, then hands each new event to live streams and completes each request.</summary>
+    private RecordOutcome[] Commit(IEventBatchSession session, IReadOnlyList<Pending> batch)
     {
-        var outcomes = new RecordOutcome[batch.Count];
-        // Events that only tell us the conversation is alive (utterances, unknown types) update it
-        // once per batch, not once each.
-        var heardFrom = new Dictionary<string, DateTime>();
-        using (var transaction = connection.BeginTransaction())
+        var writes = new EventWrite[batch.Count];
+        for (var i = 0; i < batch.Count; i++)
         {
-            statements.Enlist(transaction);
-            var ids = statements.InsertAll(batch);
-            for (var i = 0; i < batch.Count; i++)
-            {
-                var write = batch[i].Write;
-                var id = ids[i];
-                if (id is null)
-                {
-                    outcomes[i] = RecordOutcome.Duplicate;
-                    continue;
-                }
-                write.Event.Id = id.Value;
-                outcomes[i] = RecordOutcome.Recorded;
-                if (MovesConversation(write))
-                {
-                    statements.Apply(write);
-                }
-                else if (!heardFrom.TryGetValue(write.Event.ConversationId, out var last) || last < write.Event.ReceivedAt)
-                {
-                    heardFrom[write.Event.ConversationId] = write.Event.ReceivedAt;
-                }
-            }
-            foreach (var (conversationId, receivedAt) in heardFrom)
-            {
-                statements.HeardFrom(conversationId, receivedAt);
-            }
-            transaction.Commit();
+            writes[i] = batch[i].Write;
         }
+        var outcomes = session.Commit(writes);
         for (var i = 0; i < batch.Count; i++)
         {
             if (outcomes[i] == RecordOutcome.Recorded)
             {
-                _live.Publish(batch[i].Write.Event.ConversationId, batch[i].Write.Event);
+                _live.Publish(writes[i].Event.ConversationId, writes[i].Event);
             }
             batch[i].Completion.TrySetResult(outcomes[i]);
         }
         return outcomes;
     }
-
-    private static bool MovesConversation(EventWrite write) =>
-        write.Event.Kind is EventKind.ReplicaJoined or EventKind.Ended || write.AdoptTavusId is not null || write.Effect != EventEffect.None;
 
     private sealed record Pending(EventWrite Write)
     {

@@ -25,11 +25,66 @@ public static class Lifecycle
     };
 
     /// <summary>
-    /// What an event does to its conversation, as the event writer runs it in the event's commit,
-    /// whatever order events arrive in: <c>ended</c> is final; <c>replica_joined</c> moves a pending or
-    /// created conversation (or one failed whose callback proves Tavus made it) to active; a
-    /// conversation adopted from a lost create answer gets Tavus' id and is created; an end sets its
-    /// time and reasons (<see cref="EffectOf"/>); any event says the conversation was heard from.
+    /// The conversations that count against their tenant's cap: those not ended and not failed
+    /// (a pending one may exist at Tavus).
+    /// </summary>
+    public static IReadOnlyList<ConversationStatus> LiveStatuses { get; } =
+        [ConversationStatus.Pending, ConversationStatus.Created, ConversationStatus.Active];
+
+    /// <summary>
+    /// A conversation's timeline by occurred_at. Tavus stamps an end and what follows it
+    /// (transcript, recording) alike at times, so ties go by <see cref="Rank"/>, then by arrival.
+    /// </summary>
+    public static List<ConversationEvent> InTimelineOrder(IEnumerable<ConversationEvent> events) =>
+        [.. events.OrderBy(e => e.OccurredAt).ThenBy(e => Rank(e.Kind)).ThenBy(e => e.Id)];
+
+    /// <summary>
+    /// The status an event leaves its conversation in, whatever order events arrive in: <c>ended</c>
+    /// is final; <c>replica_joined</c> moves a pending or created conversation (or one failed whose
+    /// callback proves Tavus made it) to active; a conversation adopted from a lost create answer
+    /// (<paramref name="adopts"/>: the event brings Tavus' id) is created.
+    /// </summary>
+    public static ConversationStatus StatusAfter(ConversationStatus current, EventKind kind, bool adopts) => (current, kind) switch
+    {
+        (ConversationStatus.Ended, _) or (_, EventKind.Ended) => ConversationStatus.Ended,
+        (ConversationStatus.Pending or ConversationStatus.Created, EventKind.ReplicaJoined) => ConversationStatus.Active,
+        (ConversationStatus.Failed, EventKind.ReplicaJoined) when adopts => ConversationStatus.Active,
+        (ConversationStatus.Pending or ConversationStatus.Failed, _) when adopts => ConversationStatus.Created,
+        _ => current,
+    };
+
+    /// <summary>
+    /// What a stored event does to its conversation: Tavus' id adopted when it has none, the status
+    /// (<see cref="StatusAfter"/>), an end's time and reasons (<see cref="EffectOf"/>), and the time
+    /// it was last heard from. <see cref="ApplySql"/> is the same, as the event writer runs it in the
+    /// event's commit (LifecycleRulesTests holds the two together).
+    /// </summary>
+    public static void Apply(Conversation conversation, EventWrite write)
+    {
+        var e = write.Event;
+        conversation.Status = StatusAfter(conversation.Status, e.Kind, write.AdoptTavusId is not null);
+        conversation.TavusId ??= write.AdoptTavusId;
+        if (e.Kind == EventKind.Ended)
+        {
+            conversation.EndedAt = e.OccurredAt;
+            conversation.EndReason = write.Effect.EndReason;
+            conversation.ShutdownReason = write.Effect.ShutdownReason;
+        }
+        if (conversation.LastEventAt is null || conversation.LastEventAt < e.ReceivedAt)
+        {
+            conversation.LastEventAt = e.ReceivedAt;
+        }
+    }
+
+    /// <summary>
+    /// Whether <see cref="Apply"/> can change more than <c>LastEventAt</c>: the event writer notes the
+    /// others (utterances, unknown types) once per batch, not once each.
+    /// </summary>
+    public static bool MovesConversation(EventWrite write) =>
+        write.Event.Kind is EventKind.ReplicaJoined or EventKind.Ended || write.AdoptTavusId is not null || write.Effect != EventEffect.None;
+
+    /// <summary>
+    /// <see cref="Apply"/> in SQL, run by both event stores (<c>Data/EventBatchSession.cs</c>).
     /// Parameters: <c>@conversation</c>, <c>@adopt</c>, <c>@kind</c> (<see cref="EventKind"/> name),
     /// <c>@occurred</c>, <c>@received</c>, <c>@endReason</c>, <c>@shutdownReason</c>.
     /// </summary>

@@ -1,8 +1,9 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
+using Tavus.Orchestrator.Conversations;
 
-namespace Tavus.Orchestrator.Conversations;
+namespace Tavus.Orchestrator.Data.Sqlite;
 
 /// <summary>
 /// The event insert on SQLite, prepared once and bound by position through SQLite's own API.
@@ -92,10 +93,4 @@ internal sealed class SqliteInsert : IDisposable
     }
 
     public void Dispose() => _statement.Dispose();
-}
-
-public enum RecordOutcome
-{
-    Recorded,
-    Duplicate,
 }

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using Microsoft.Data.Sqlite;
-using Tavus.Orchestrator.Data;
+using Tavus.Orchestrator.Conversations;
 
-namespace Tavus.Orchestrator.Conversations;
+namespace Tavus.Orchestrator.Data.Sqlite;
 
 /// <summary>
 /// Checkpoints the event writer's SQLite WAL on a thread of its own. Left to SQLite, a checkpoint
@@ -40,22 +40,25 @@ internal sealed partial class WalCheckpointer : IDisposable
     }
 
     /// <summary>Starts one for the writer's connection, which stops checkpointing by itself.</summary>
-    public static WalCheckpointer Start(SqliteConnection writer, IConfiguration configuration, long everyBytes, ILogger logger)
+    /// <param name="writer">The writer's connection.</param>
+    /// <param name="own">A connection of the checkpointer's own, which it disposes.</param>
+    /// <param name="everyBytes">About how much WAL the writer adds between two checkpoints.</param>
+    /// <param name="logger">The checkpointer's log.</param>
+    public static WalCheckpointer Start(SqliteConnection writer, SqliteConnection own, long everyBytes, ILogger logger)
     {
         Execute(writer, "PRAGMA wal_autocheckpoint=0;");
-        var own = (SqliteConnection)DatabaseExtensions.OpenConnectionAsync(configuration, CancellationToken.None).GetAwaiter().GetResult();
         return new WalCheckpointer(writer, own, everyBytes, logger);
     }
 
     /// <summary>The writer committed these events in one transaction (its thread only).</summary>
-    public void Committed(IEnumerable<ConversationEvent> events)
+    public void Committed(IEnumerable<EventWrite> writes)
     {
         // Roughly what the commit added to the WAL: whole pages, at least the last ones of the
         // events' table and its index and the conversation's; then each event's text and columns.
         _written += 3 * 4096;
-        foreach (var e in events)
+        foreach (var write in writes)
         {
-            _written += e.Properties.Length + 256;
+            _written += write.Event.Properties.Length + 256;
         }
         // Only the writer releases: a count of 0 means the last checkpoint has started.
         if (_written >= _everyBytes && _due.CurrentCount == 0)

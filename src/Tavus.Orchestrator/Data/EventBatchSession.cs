@@ -1,0 +1,143 @@
+using System.Data;
+using System.Data.Common;
+using Tavus.Orchestrator.Conversations;
+
+namespace Tavus.Orchestrator.Data;
+
+/// <summary>
+/// A batch's transaction, as both event stores run it: each event inserted (by the provider's own
+/// fastest means), each new one applied to its conversation (<see cref="Lifecycle.ApplySql"/>),
+/// conversations that were only heard from noted once per batch, then the commit. Rows or
+/// statements that must commit with the events (an outbox, a notification) go in <see cref="Commit"/>.
+/// </summary>
+internal abstract class EventBatchSession : IEventBatchSession
+{
+    /// <summary>
+    /// The event, unless a unique index says it is there already (stored before, earlier in this
+    /// batch, or a second end): <c>ON CONFLICT DO NOTHING</c> inserts no row.
+    /// </summary>
+    public const string InsertEventSql = """
+        INSERT INTO "ConversationEvents" ("ConversationId", "Kind", "EventType", "OccurredAt", "ReceivedAt", "Source", "Properties", "Seq", "DedupeKey")
+        VALUES (@conversation, @kind, @type, @occurred, @received, @source, @properties, @seq, @dedupe)
+        ON CONFLICT DO NOTHING
+        """;
+
+    private const string HeardFromSql = """
+        UPDATE "Conversations" SET "LastEventAt" = @received
+        WHERE "Id" = @conversation AND ("LastEventAt" IS NULL OR "LastEventAt" < @received);
+        """;
+
+    private readonly DbCommand _apply;
+    private readonly DbCommand _heardFrom;
+
+    /// <param name="connection">The writer's own connection, open; the session disposes it.</param>
+    /// <param name="timestamps">How the provider takes our UTC times.</param>
+    protected EventBatchSession(DbConnection connection, DbType timestamps)
+    {
+        Connection = connection;
+        _apply = connection.CreateCommand();
+        _apply.CommandText = Lifecycle.ApplySql;
+        Add(_apply, "conversation", DbType.String);
+        Add(_apply, "adopt", DbType.String);
+        Add(_apply, "kind", DbType.String);
+        Add(_apply, "occurred", timestamps);
+        Add(_apply, "received", timestamps);
+        Add(_apply, "endReason", DbType.String);
+        Add(_apply, "shutdownReason", DbType.String);
+
+        _heardFrom = connection.CreateCommand();
+        _heardFrom.CommandText = HeardFromSql;
+        Add(_heardFrom, "conversation", DbType.String);
+        Add(_heardFrom, "received", timestamps);
+    }
+
+    protected DbConnection Connection { get; }
+
+    /// <summary>
+    /// Inserts the batch's events in order (<see cref="InsertEventSql"/>): each one's new id, or null
+    /// when a unique index says it is already there.
+    /// </summary>
+    protected abstract long?[] InsertAll(IReadOnlyList<EventWrite> batch, DbTransaction transaction);
+
+    public virtual RecordOutcome[] Commit(IReadOnlyList<EventWrite> batch)
+    {
+        var outcomes = new RecordOutcome[batch.Count];
+        // Events that only tell us the conversation is alive (utterances, unknown types) update it
+        // once per batch, not once each.
+        var heardFrom = new Dictionary<string, DateTime>();
+        using var transaction = Connection.BeginTransaction();
+        _apply.Transaction = transaction;
+        _heardFrom.Transaction = transaction;
+        var ids = InsertAll(batch, transaction);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var write = batch[i];
+            if (ids[i] is not { } id)
+            {
+                outcomes[i] = RecordOutcome.Duplicate;
+                continue;
+            }
+            write.Event.Id = id;
+            outcomes[i] = RecordOutcome.Recorded;
+            if (Lifecycle.MovesConversation(write))
+            {
+                Apply(write);
+            }
+            else if (!heardFrom.TryGetValue(write.Event.ConversationId, out var last) || last < write.Event.ReceivedAt)
+            {
+                heardFrom[write.Event.ConversationId] = write.Event.ReceivedAt;
+            }
+        }
+        foreach (var (conversationId, receivedAt) in heardFrom)
+        {
+            HeardFrom(conversationId, receivedAt);
+        }
+        transaction.Commit();
+        return outcomes;
+    }
+
+    private void Apply(EventWrite write)
+    {
+        var e = write.Event;
+        var p = _apply.Parameters;
+        p[0].Value = e.ConversationId;
+        p[1].Value = (object?)write.AdoptTavusId ?? DBNull.Value;
+        p[2].Value = e.Kind.ToString();
+        p[3].Value = e.OccurredAt;
+        p[4].Value = e.ReceivedAt;
+        p[5].Value = (object?)write.Effect.EndReason ?? DBNull.Value;
+        p[6].Value = (object?)write.Effect.ShutdownReason ?? DBNull.Value;
+        _apply.ExecuteNonQuery();
+    }
+
+    private void HeardFrom(string conversationId, DateTime receivedAt)
+    {
+        _heardFrom.Parameters[0].Value = conversationId;
+        _heardFrom.Parameters[1].Value = receivedAt;
+        _heardFrom.ExecuteNonQuery();
+    }
+
+    private static void Add(DbCommand command, string name, DbType type)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.DbType = type;
+        command.Parameters.Add(parameter);
+    }
+
+    protected virtual void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _apply.Dispose();
+            _heardFrom.Dispose();
+            Connection.Dispose();
+        }
+    }
+
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+}

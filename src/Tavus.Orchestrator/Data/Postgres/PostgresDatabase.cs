@@ -1,0 +1,34 @@
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+using Tavus.Orchestrator.Conversations;
+
+namespace Tavus.Orchestrator.Data.Postgres;
+
+/// <summary>One database for several instances behind a load balancer.</summary>
+internal static class PostgresDatabase
+{
+    public static IServiceCollection AddPostgres(this IServiceCollection services, string configured)
+    {
+        // The same few statements run thousands of times a second: let Npgsql prepare them on the
+        // server, unless the connection string says otherwise (Max Auto Prepare=0 behind a
+        // transaction-mode PgBouncer, say).
+        var builder = new NpgsqlConnectionStringBuilder(configured);
+        if (!builder.ContainsKey("Max Auto Prepare"))
+        {
+            builder.MaxAutoPrepare = 32;
+        }
+        var connectionString = builder.ConnectionString;
+        services.AddDbContext<OrchestratorDbContext, PostgresOrchestratorDbContext>(options => options.UseNpgsql(connectionString));
+        services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        services.AddSingleton<IDatabaseDialect, PostgresDialect>();
+        services.AddSingleton<IDatabaseMigrator, PostgresMigrator>();
+        services.AddSingleton<IEventStore, PostgresEventStore>();
+        return services;
+    }
+}
+
+/// <summary>Several instances may start at once: PostgreSQL's migration lock lets one apply them.</summary>
+internal sealed class PostgresMigrator : IDatabaseMigrator
+{
+    public Task MigrateAsync(OrchestratorDbContext db, CancellationToken cancellationToken) => db.Database.MigrateAsync(cancellationToken);
+}

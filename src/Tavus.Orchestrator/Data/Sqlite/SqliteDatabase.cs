@@ -1,0 +1,88 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Tavus.Orchestrator.Conversations;
+
+namespace Tavus.Orchestrator.Data.Sqlite;
+
+/// <summary>The embedded database: one file, one instance (WAL, <c>synchronous=FULL</c>).</summary>
+internal static class SqliteDatabase
+{
+    /// <summary>
+    /// synchronous=FULL: a commit that returned survives power loss, not only a process crash
+    /// (see README, Guarantees). busy_timeout lets concurrent writers wait instead of failing.
+    /// </summary>
+    public const string Pragmas = "PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;";
+
+    public static IServiceCollection AddSqlite(this IServiceCollection services, string connectionString)
+    {
+        EnsureFolderExists(connectionString);
+        services.AddDbContext<OrchestratorDbContext>(options => options
+            .UseSqlite(connectionString)
+            .AddInterceptors(new PragmasOnOpen()));
+        services.AddSingleton(new SqliteConnections(connectionString));
+        services.AddSingleton<IDatabaseDialect, SqliteDialect>();
+        services.AddSingleton<IDatabaseMigrator, SqliteMigrator>();
+        services.AddSingleton<IEventStore, SqliteEventStore>();
+        return services;
+    }
+
+    private static void EnsureFolderExists(string connectionString)
+    {
+        var dataSource = new SqliteConnectionStringBuilder(connectionString).DataSource;
+        if (string.IsNullOrEmpty(dataSource) || dataSource == ":memory:")
+        {
+            return;
+        }
+        var folder = Path.GetDirectoryName(Path.GetFullPath(dataSource));
+        if (!string.IsNullOrEmpty(folder))
+        {
+            Directory.CreateDirectory(folder);
+        }
+    }
+
+    /// <summary>Every connection EF opens gets the same pragmas as the event writer's.</summary>
+    private sealed class PragmasOnOpen : DbConnectionInterceptor
+    {
+        public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData)
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = Pragmas;
+            command.ExecuteNonQuery();
+        }
+
+        public override async Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = Pragmas;
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+}
+
+/// <summary>Plain connections to the database file, for the event writer and its checkpointer.</summary>
+internal sealed class SqliteConnections(string connectionString)
+{
+    public SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(connectionString);
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = SqliteDatabase.Pragmas;
+        command.ExecuteNonQuery();
+        return connection;
+    }
+}
+
+/// <summary>WAL lets readers run beside the one writer; the setting is stored in the file.</summary>
+internal sealed class SqliteMigrator : IDatabaseMigrator
+{
+    public async Task MigrateAsync(OrchestratorDbContext db, CancellationToken cancellationToken)
+    {
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
+        await db.Database.MigrateAsync(cancellationToken);
+        await db.Database.CloseConnectionAsync();
+    }
+}
