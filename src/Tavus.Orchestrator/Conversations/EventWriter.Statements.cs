@@ -3,6 +3,7 @@ using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 using NpgsqlTypes;
+using Tavus.Orchestrator.Data.Postgres;
 
 namespace Tavus.Orchestrator.Conversations;
 
@@ -111,12 +112,16 @@ public sealed partial class EventWriter
                     insert.Parameters.Add(new NpgsqlParameter<string>("dedupe", e.DedupeKey));
                     round.BatchCommands.Add(insert);
                 }
-                using var reader = round.ExecuteReader();
-                for (var i = 0; i < batch.Count; i++)
+                using (var reader = round.ExecuteReader())
                 {
-                    ids[i] = reader.Read() ? reader.GetInt64(0) : null;
-                    reader.NextResult();
+                    for (var i = 0; i < batch.Count; i++)
+                    {
+                        ids[i] = reader.Read() ? reader.GetInt64(0) : null;
+                        reader.NextResult();
+                    }
                 }
+                // Live streams on other instances hear of these events with the commit (LISTEN/NOTIFY).
+                LiveNotifications.Notify(postgres, (NpgsqlTransaction?)_transaction, [.. batch.Select(p => p.Write.Event.ConversationId)], ids);
                 return ids;
             }
             for (var i = 0; i < batch.Count; i++)

@@ -1,98 +1,136 @@
-using System.Globalization;
-using System.Net.ServerSentEvents;
-using System.Runtime.CompilerServices;
+using Microsoft.EntityFrameworkCore;
 using Tavus.Orchestrator.Data;
 
 namespace Tavus.Orchestrator.Conversations;
 
-/// <summary>The Server-Sent Events stream of one conversation's timeline.</summary>
-public static class LiveTimeline
+/// <summary>
+/// What one live stream sends: the timeline read once at open (less what the client's
+/// <c>Last-Event-ID</c> says it has), then each event the in-process fan-out brings, each once. It
+/// waits without polling; the database is read again only by event id, for what its queue dropped.
+/// A <paramref name="final"/> stream (a failed conversation: nothing more will come) ends after
+/// the timeline; any other ends once the conversation ended and its transcript came.
+/// </summary>
+internal sealed class LiveTimeline(
+    string conversationKey,
+    bool final,
+    ConversationEvents.Subscription subscription,
+    List<ConversationEvent> stored,
+    StreamCursor cursor)
 {
-    /// <summary>
-    /// Subscribes before reading the stored timeline, so that no event falls between the two; an
-    /// event both read and received is sent once (by its id). A <paramref name="final"/> stream (a
-    /// failed conversation: nothing more will come) ends after the timeline.
-    /// </summary>
-    public static async IAsyncEnumerable<SseItem<EventResponse>> ReadAsync(
-        string conversationKey,
-        bool final,
-        HttpResponse response,
-        OrchestratorDbContext db,
-        ConversationEvents live,
-        TimeProvider time,
-        EventOptions options,
-        [EnumeratorCancellation] CancellationToken cancellationToken)
+    private bool _ended;
+    private bool _transcript;
+
+    public async Task RunAsync(EventStreamResult.Output output, EventOptions options, TimeProvider time, IServiceScopeFactory scopes,
+        CancellationToken cancellationToken)
     {
-        using var subscription = live.Subscribe(conversationKey);
-        // Send the headers now: a client waits for them before it does what produces the events.
-        await response.Body.FlushAsync(cancellationToken);
-        var sent = new HashSet<long>();
-        var ended = false;
-        var transcript = false;
-
-        foreach (var stored in await ConversationsApi.Timeline(db, conversationKey, cancellationToken))
+        foreach (var e in stored)
         {
-            sent.Add(stored.Id);
-            Track(stored);
-            yield return Item(stored);
+            Track(e);
         }
-
+        var pending = stored.Where(e => !cursor.IsDelivered(e.Id)).ToList();
+        var unsent = new SortedSet<long>(pending.Select(e => e.Id));
+        foreach (var e in pending)
+        {
+            unsent.Remove(e.Id);
+            output.Event(e, cursor.Sent(e.Id, unsent.Count > 0 ? unsent.Min : null));
+        }
+        stored.Clear();
+        await output.FlushAsync(cancellationToken);
         if (final)
         {
-            yield break;
+            return;
         }
 
+        var heartbeat = TimeSpan.FromSeconds(options.HeartbeatSeconds);
         CancellationTokenSource? transcriptWait = null;
         try
         {
-            while (!(ended && transcript))
+            while (!(_ended && _transcript))
             {
-                if (ended)
+                if (_ended)
                 {
                     transcriptWait ??= new CancellationTokenSource(TimeSpan.FromSeconds(options.TranscriptWaitSeconds), time);
                 }
                 if (transcriptWait?.IsCancellationRequested == true)
                 {
-                    yield break; // ended, and the transcript did not come in time
+                    return; // ended, and the transcript did not come in time
                 }
-                // Wall-clock polling: it bounds how late another instance's events arrive here.
-                using var poll = new CancellationTokenSource(options.PollMilliseconds);
-                using var linked = CancellationTokenSource.CreateLinkedTokenSource(
-                    cancellationToken, poll.Token, transcriptWait?.Token ?? CancellationToken.None);
-                List<ConversationEvent> next;
-                try
+                var wake = await WaitAsync(heartbeat, time, transcriptWait?.Token ?? CancellationToken.None, cancellationToken);
+                if (wake == Wake.Closed)
                 {
-                    next = [await subscription.Reader.ReadAsync(linked.Token)];
+                    return;
                 }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                if (wake == Wake.Timer)
                 {
-                    next = await ConversationsApi.Timeline(db, conversationKey, cancellationToken);
+                    if (transcriptWait?.IsCancellationRequested != true)
+                    {
+                        // Proxies close a connection that stays silent too long.
+                        output.Comment();
+                        await output.FlushAsync(cancellationToken);
+                    }
+                    continue;
                 }
-                foreach (var e in next.Where(e => sent.Add(e.Id)))
+                var next = new List<ConversationEvent>();
+                while (subscription.Reader.TryRead(out var e))
                 {
-                    Track(e);
-                    yield return Item(e);
+                    next.Add(e);
                 }
+                if (subscription.TakeMissedFrom() is { } missedFrom)
+                {
+                    next.AddRange(await ReadFromAsync(scopes, missedFrom, cancellationToken));
+                }
+                foreach (var e in next.OrderBy(e => e.Id))
+                {
+                    if (!cursor.IsDelivered(e.Id))
+                    {
+                        Track(e);
+                        output.Event(e, cursor.Sent(e.Id, null));
+                    }
+                }
+                await output.FlushAsync(cancellationToken);
             }
         }
         finally
         {
             transcriptWait?.Dispose();
         }
+    }
 
-        void Track(ConversationEvent e)
+    private enum Wake
+    {
+        Events,
+        Timer,
+        Closed,
+    }
+
+    /// <summary>Until events are waiting, or the heartbeat (or the transcript wait) is due.</summary>
+    private async Task<Wake> WaitAsync(TimeSpan heartbeat, TimeProvider time, CancellationToken transcriptWait, CancellationToken cancellationToken)
+    {
+        using var beat = new CancellationTokenSource(heartbeat, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, beat.Token, transcriptWait);
+        try
         {
-            ended |= e.Kind == EventKind.Ended;
-            transcript |= e.Kind == EventKind.TranscriptionReady;
+            return await subscription.Reader.WaitToReadAsync(linked.Token) ? Wake.Events : Wake.Closed;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return Wake.Timer;
         }
     }
 
-    private static SseItem<EventResponse> Item(ConversationEvent e) =>
-        new(EventResponse.From(e), e.Kind.ToString().ToSnakeCase())
-        {
-            EventId = e.Id.ToString(CultureInfo.InvariantCulture),
-        };
+    /// <summary>The conversation's events from an id on, in a scope of their own, given back at once.</summary>
+    private async Task<List<ConversationEvent>> ReadFromAsync(IServiceScopeFactory scopes, long fromId, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
+        return await db.ConversationEvents.AsNoTracking()
+            .Where(e => e.ConversationId == conversationKey && e.Id >= fromId)
+            .ToListAsync(cancellationToken);
+    }
 
-    private static string ToSnakeCase(this string name) =>
-        System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(name);
+    private void Track(ConversationEvent e)
+    {
+        _ended |= e.Kind == EventKind.Ended;
+        _transcript |= e.Kind == EventKind.TranscriptionReady;
+    }
 }

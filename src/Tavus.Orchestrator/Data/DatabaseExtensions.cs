@@ -3,6 +3,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Npgsql;
+using Tavus.Orchestrator.Data.Postgres;
 
 namespace Tavus.Orchestrator.Data;
 
@@ -20,6 +21,7 @@ public static class DatabaseExtensions
         {
             builder.Services.AddDbContext<OrchestratorDbContext, PostgresOrchestratorDbContext>(options => options
                 .UseNpgsql(connectionString));
+            builder.Services.AddLiveListener(connectionString);
         }
         else
         {
