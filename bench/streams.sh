@@ -160,6 +160,16 @@ http() {
     printf '%s' "$response"
 }
 
+# create_one KEY: a conversation, printed as "id token" (the token of the callback URL Tavus got).
+create_one() {
+    local id callback
+    # Timers past the benchmark's length: no conversation ends during it.
+    id=$(http POST "$A_URL/conversations" "X-Api-Key: $1" \
+        '{"persona_id":"pbench","properties":{"max_call_duration":3600,"participant_absent_timeout":3600}}' | json_field conversation_id)
+    callback=$(http GET "$A_URL/tavus-sim/v2/conversations/$id" "x-api-key: $SIM_KEY" | json_field callback_url)
+    echo "$id ${callback##*token=}"
+}
+
 # run_layout NAME CONVERSATIONS: fresh instance(s) and database, the conversations, the client.
 run_layout() {
     local name=$1 conversations=$2 provider=Sqlite connection="Data Source=$TMP_DIR/$1.db" pids streams_url
@@ -182,16 +192,15 @@ run_layout() {
     fi
 
     log "$name: tenant 'bench' and $conversations conversation(s)"
-    local key id callback
+    local key
     key=$(http POST "$A_URL/admin/tenants" "X-Admin-Key: $ADMIN_KEY" '{"id":"bench","name":"Bench"}' | json_field api_key)
     : >"$TMP_DIR/$name.conversations"
-    for _ in $(seq 1 "$conversations"); do
-        # Timers past the benchmark's length: no conversation ends during it.
-        id=$(http POST "$A_URL/conversations" "X-Api-Key: $key" \
-            '{"persona_id":"pbench","properties":{"max_call_duration":3600,"participant_absent_timeout":3600}}' | json_field conversation_id)
-        callback=$(http GET "$A_URL/tavus-sim/v2/conversations/$id" "x-api-key: $SIM_KEY" | json_field callback_url)
-        echo "$id ${callback##*token=}" >>"$TMP_DIR/$name.conversations"
+    for i in $(seq 1 "$conversations"); do
+        create_one "$key" >>"$TMP_DIR/$name.conversations" &
+        ((i % 10)) || wait
     done
+    wait
+    [[ $(wc -l <"$TMP_DIR/$name.conversations") -eq $conversations ]] || die "not every conversation was created"
 
     log "$name: $STREAMS streams on $streams_url, callbacks to $A_URL, $ROUNDS rounds"
     dotnet "$OUT/streamload/StreamLoad.dll" "$streams_url" "$A_URL" "$key" "$TMP_DIR/$name.conversations" "$STREAMS" "$ROUNDS" "$pids" \
@@ -215,15 +224,18 @@ two = db == "postgres"
 print("Tavus Orchestrator live streams, %s" % time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))
 print("machine: %s cores, %s; code %s; load average %s at the start, %s at the end" % (nproc, cpu, git, load_before, load_after))
 print("store: %s" % ("PostgreSQL, two instances: streams on B, callbacks recorded by A (LISTEN/NOTIFY)" if two else "SQLite, one instance"))
-print("%d streams; idle CPU over 10 s; RSS per stream = RSS growth from opening them / streams; fan-out over %s rounds" % (int(streams), rounds))
+print("%d streams; idle CPU over 10 s of the instance holding them, with them and (before) without; RSS per stream = RSS growth" % int(streams))
+print("from opening them / streams (after a warm-up of 100 streams opened and closed); fan-out over %s rounds, one callback per conversation each" % rounds)
 print()
-print("%-28s %8s %12s %12s %10s %10s %10s %9s" % ("layout", "open", "idle CPU s", "KB/stream", "p50 ms", "p99 ms", "max ms", "missing"))
+print("%-20s %6s %22s %12s %10s %10s %10s %8s" % ("layout", "open", "idle CPU s (no streams)", "KB/stream", "p50 ms", "p99 ms", "max ms", "missing"))
 for name, label in (("one", "1 conversation"), ("spread", "%s conversations" % spread)):
     f = read(name)
     cpu_b = float(f["idle_cpu_s_0"])
-    cpu = "%.3f" % cpu_b + (" (A %.3f)" % float(f["idle_cpu_s_1"]) if two else "")
+    cpu = "%.3f (%.3f)" % (cpu_b, float(f["idle_cpu_base_s_0"]))
     per = (int(f["rss_idle_kb"]) - int(f["rss_before_kb"])) / max(1, int(f["streams_open"]))
-    print("%-28s %8s %12s %12.1f %10s %10s %10s %9s" % (label, f["streams_open"], cpu, per, f["latency_p50_ms"], f["latency_p99_ms"], f["latency_max_ms"], f["latency_missing"]))
+    print("%-20s %6s %22s %12.1f %10s %10s %10s %8s" % (label, f["streams_open"], cpu, per, f["latency_p50_ms"], f["latency_p99_ms"], f["latency_max_ms"], f["latency_missing"]))
+    if two:
+        print("    instance A (records the callbacks, listens too): idle CPU %.3f s (%.3f without streams)" % (float(f["idle_cpu_s_1"]), float(f["idle_cpu_base_s_1"])))
     print("    rss before %d MB, with the streams %d MB; streams failed %s; warning/error log lines %s" % (
         int(f["rss_before_kb"]) / 1024, int(f["rss_idle_kb"]) / 1024, f["streams_failed"], f.get("warnings", "?")))
 PY

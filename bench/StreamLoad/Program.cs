@@ -30,6 +30,23 @@ var opened = 0;
 var failed = 0;
 using var stop = new CancellationTokenSource();
 
+var settle = TimeSpan.FromSeconds(int.Parse(Environment.GetEnvironmentVariable("SETTLE_SECONDS") ?? "20", inv));
+
+// Warm-up: the code paths of a stream compiled before anything is measured.
+using (var warmup = new CancellationTokenSource())
+{
+    var warming = Enumerable.Range(0, Math.Min(100, count)).Select(i => WarmUpAsync(i, warmup.Token)).ToList();
+    await Task.Delay(TimeSpan.FromSeconds(3));
+    await warmup.CancelAsync();
+    await Task.WhenAll(warming);
+}
+await Task.Delay(settle);
+var baseBefore = pids.Select(CpuSeconds).ToArray();
+await Task.Delay(TimeSpan.FromSeconds(10));
+for (var p = 0; p < pids.Length; p++)
+{
+    Report($"idle_cpu_base_s_{p}", (CpuSeconds(pids[p]) - baseBefore[p]).ToString("0.000", inv));
+}
 Report("rss_before_kb", RssKb(pids[0]));
 var openWatch = Stopwatch.StartNew();
 var streams = new List<Task>();
@@ -65,8 +82,8 @@ Report("streams_open", opened);
 Report("streams_failed", failed);
 Report("open_seconds", openWatch.Elapsed.TotalSeconds.ToString("0.0", inv));
 
-// The replicas join 2 s after creation (the simulator's default): let those events pass first.
-await Task.Delay(TimeSpan.FromSeconds(5));
+// Past the streams' first heartbeats and the runtime's recompiling of what opening them ran.
+await Task.Delay(settle);
 Report("rss_streams_kb", RssKb(pids[0]));
 var cpuBefore = pids.Select(CpuSeconds).ToArray();
 await Task.Delay(TimeSpan.FromSeconds(10));
@@ -146,6 +163,23 @@ async Task ReadStreamAsync(int index, SemaphoreSlim gate)
             var round = int.Parse(match.Groups[1].ValueSpan, inv);
             Volatile.Write(ref received[index, round], Stopwatch.GetTimestamp());
         }
+    }
+}
+
+async Task WarmUpAsync(int index, CancellationToken cancellationToken)
+{
+    try
+    {
+        var conversation = conversations[index % conversations.Length];
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"{streamsUrl}/conversations/{conversation.Id}/events");
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+        request.Headers.Add("X-Api-Key", tenantKey);
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+        await stream.CopyToAsync(Stream.Null, cancellationToken);
+    }
+    catch (OperationCanceledException)
+    {
     }
 }
 

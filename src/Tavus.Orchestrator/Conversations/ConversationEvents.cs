@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
+using Microsoft.Extensions.Options;
 
 namespace Tavus.Orchestrator.Conversations;
 
@@ -9,10 +10,48 @@ namespace Tavus.Orchestrator.Conversations;
 /// publishes what it commits; on PostgreSQL the listener publishes what other instances commit.
 /// A quiet stream waits here and costs nothing: nothing polls.
 /// </summary>
-public sealed class ConversationEvents
+public sealed class ConversationEvents : IDisposable
 {
     private const int RecentIds = 32;
     private readonly ConcurrentDictionary<string, Topic> _topics = new();
+    private readonly ITimer _heartbeat;
+
+    /// <summary>
+    /// What a subscriber reads when the heartbeat is due: one timer for every stream wakes each
+    /// as an event would (a timer and a cancellation per waiting stream cost far more).
+    /// </summary>
+    public static ConversationEvent Heartbeat { get; } = new()
+    {
+        Id = -1,
+        ConversationId = "",
+        EventType = "",
+        Properties = "{}",
+        DedupeKey = "",
+    };
+
+    public ConversationEvents(TimeProvider time, IOptions<EventOptions> options)
+    {
+        var period = TimeSpan.FromSeconds(options.Value.HeartbeatSeconds);
+        _heartbeat = time.CreateTimer(_ => Beat(), null, period, period);
+    }
+
+    public void Dispose() => _heartbeat.Dispose();
+
+    private void Beat()
+    {
+        foreach (var topic in _topics.Values)
+        {
+            Subscription[] subscribers;
+            lock (topic)
+            {
+                subscribers = [.. topic.Subscribers];
+            }
+            foreach (var subscriber in subscribers)
+            {
+                subscriber.Poke();
+            }
+        }
+    }
 
     /// <summary>Subscribes to the events of one conversation; dispose to stop.</summary>
     public Subscription Subscribe(string conversationId)
@@ -141,7 +180,13 @@ public sealed class ConversationEvents
             // Bounded so that a stalled reader cannot grow memory; what it drops, it re-reads by id.
             _channel = Channel.CreateBounded<ConversationEvent>(
                 new BoundedChannelOptions(Capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
-                dropped => InterlockedMin(ref _missedFrom, dropped.Id));
+                dropped =>
+                {
+                    if (!ReferenceEquals(dropped, Heartbeat))
+                    {
+                        InterlockedMin(ref _missedFrom, dropped.Id);
+                    }
+                });
         }
 
         public ChannelReader<ConversationEvent> Reader => _channel.Reader;
@@ -154,6 +199,15 @@ public sealed class ConversationEvents
         }
 
         internal void Offer(ConversationEvent @event) => _channel.Writer.TryWrite(@event);
+
+        /// <summary>The heartbeat, unless events are waiting (they wake the stream anyway).</summary>
+        internal void Poke()
+        {
+            if (_channel.Reader.Count == 0)
+            {
+                _channel.Writer.TryWrite(Heartbeat);
+            }
+        }
 
         public void Dispose()
         {

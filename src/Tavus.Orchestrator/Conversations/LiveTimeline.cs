@@ -41,7 +41,6 @@ internal sealed class LiveTimeline(
             return;
         }
 
-        var heartbeat = TimeSpan.FromSeconds(options.HeartbeatSeconds);
         CancellationTokenSource? transcriptWait = null;
         try
         {
@@ -51,29 +50,22 @@ internal sealed class LiveTimeline(
                 {
                     transcriptWait ??= new CancellationTokenSource(TimeSpan.FromSeconds(options.TranscriptWaitSeconds), time);
                 }
-                if (transcriptWait?.IsCancellationRequested == true)
+                if (!await WaitAsync(transcriptWait, cancellationToken))
                 {
-                    return; // ended, and the transcript did not come in time
-                }
-                var wake = await WaitAsync(heartbeat, time, transcriptWait?.Token ?? CancellationToken.None, cancellationToken);
-                if (wake == Wake.Closed)
-                {
-                    return;
-                }
-                if (wake == Wake.Timer)
-                {
-                    if (transcriptWait?.IsCancellationRequested != true)
-                    {
-                        // Proxies close a connection that stays silent too long.
-                        output.Comment();
-                        await output.FlushAsync(cancellationToken);
-                    }
-                    continue;
+                    return; // closed, or ended and the transcript did not come in time
                 }
                 var next = new List<ConversationEvent>();
+                var heartbeat = false;
                 while (subscription.Reader.TryRead(out var e))
                 {
-                    next.Add(e);
+                    if (ReferenceEquals(e, ConversationEvents.Heartbeat))
+                    {
+                        heartbeat = true;
+                    }
+                    else
+                    {
+                        next.Add(e);
+                    }
                 }
                 if (subscription.TakeMissedFrom() is { } missedFrom)
                 {
@@ -87,6 +79,11 @@ internal sealed class LiveTimeline(
                         output.Event(e, cursor.Sent(e.Id, null));
                     }
                 }
+                if (heartbeat && next.Count == 0)
+                {
+                    // Proxies close a connection that stays silent too long.
+                    output.Comment();
+                }
                 await output.FlushAsync(cancellationToken);
             }
         }
@@ -96,25 +93,24 @@ internal sealed class LiveTimeline(
         }
     }
 
-    private enum Wake
+    /// <summary>
+    /// Until something is queued (events, or the heartbeat); false when the stream is closed or the
+    /// transcript wait is over. Only that wait needs a timer of its own.
+    /// </summary>
+    private async Task<bool> WaitAsync(CancellationTokenSource? transcriptWait, CancellationToken cancellationToken)
     {
-        Events,
-        Timer,
-        Closed,
-    }
-
-    /// <summary>Until events are waiting, or the heartbeat (or the transcript wait) is due.</summary>
-    private async Task<Wake> WaitAsync(TimeSpan heartbeat, TimeProvider time, CancellationToken transcriptWait, CancellationToken cancellationToken)
-    {
-        using var beat = new CancellationTokenSource(heartbeat, time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, beat.Token, transcriptWait);
+        if (transcriptWait is null)
+        {
+            return await subscription.Reader.WaitToReadAsync(cancellationToken);
+        }
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, transcriptWait.Token);
         try
         {
-            return await subscription.Reader.WaitToReadAsync(linked.Token) ? Wake.Events : Wake.Closed;
+            return await subscription.Reader.WaitToReadAsync(linked.Token);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return Wake.Timer;
+            return false;
         }
     }
 
