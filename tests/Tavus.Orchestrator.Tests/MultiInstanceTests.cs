@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Web;
@@ -16,7 +15,7 @@ namespace Tavus.Orchestrator.Tests;
 public sealed class MultiInstanceTests : IAsyncLifetime
 {
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2025, 5, 13, 6, 42, 58, 291, TimeSpan.Zero));
-    private readonly Dictionary<string, string?> _settings = new() { ["Events:PollMilliseconds"] = "100" };
+    private readonly Dictionary<string, string?> _settings = [];
     private readonly TestDatabase _database = TestDatabase.Create();
     private SimulatorHost _tavus = null!;
     private OrchestratorFactory _a = null!;
@@ -135,32 +134,63 @@ public sealed class MultiInstanceTests : IAsyncLifetime
         Assert.Equal(ids.Count, Calls(_a, end) + Calls(_b, end));
     }
 
-    [Fact]
-    public async Task A_subscriber_on_one_instance_sees_events_recorded_by_the_other()
+    // Live streams across instances ride on PostgreSQL's LISTEN/NOTIFY; SQLite is one instance.
+    [PostgresFact]
+    public async Task A_stream_on_one_instance_gets_events_recorded_by_the_other_pushed_not_polled()
     {
         var id = (await _tenantA.CreateConversationAsync()).Str("conversation_id");
         var token = await TokenAsync(id);
+        using var stream = await SseReader.OpenAsync(_tenantB, $"/conversations/{id}/events");
 
-        var request = new HttpRequestMessage(HttpMethod.Get, $"/conversations/{id}/events");
-        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
-        using var response = await _tenantB.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
-
+        // The clock stands still, and nothing polls: only B's listener can bring these.
         using var a = _a.CreateClient();
         foreach (var fixture in new[] { "replica_joined.json", "shutdown_participant_left_timeout.json", "transcription_ready.json" })
         {
             Assert.Equal(HttpStatusCode.OK, (await a.PostFixtureAsync(fixture, id, token)).StatusCode);
         }
 
-        var received = new List<string>();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-        while (await reader.ReadLineAsync(timeout.Token) is { } line)
-        {
-            if (line.StartsWith("event: ", StringComparison.Ordinal))
-            {
-                received.Add(line["event: ".Length..]);
-            }
-        }
-        Assert.Equal(["replica_joined", "ended", "transcription_ready"], received);
+        var received = await stream.EventsToEndAsync(seconds: 10);
+        Assert.Equal(["replica_joined", "ended", "transcription_ready"], received.Select(f => f.Event));
     }
+
+    [PostgresFact]
+    public async Task A_dropped_listener_loses_no_event()
+    {
+        var id = (await _tenantA.CreateConversationAsync()).Str("conversation_id");
+        var token = await TokenAsync(id);
+        using var stream = await SseReader.OpenAsync(_tenantB, $"/conversations/{id}/events");
+        await Eventually.TrueAsync(async () => await ListenersAsync() == 2, "both instances listening");
+        _time.Advance(TimeSpan.FromSeconds(3)); // the replica joins: Tavus calls back A
+        var joined = await stream.NextAsync();
+        Assert.Equal("replica_joined", joined?.Event);
+
+        Assert.Equal(2, await TerminateListenersAsync());
+        using var a = _a.CreateClient();
+        foreach (var fixture in new[] { "shutdown_participant_left_timeout.json", "transcription_ready.json" })
+        {
+            Assert.Equal(HttpStatusCode.OK, (await a.PostFixtureAsync(fixture, id, token)).StatusCode);
+        }
+        // The listeners reconnect after their backoff (on the clock), then re-read what they missed.
+        await Eventually.TrueAsync(async () =>
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(500));
+            return await ListenersAsync() == 2;
+        }, "both instances listening again");
+
+        var rest = await stream.EventsToEndAsync(seconds: 10);
+        Assert.Equal(["ended", "transcription_ready"], rest.Select(f => f.Event));
+        var stored = await _a.QueryAsync(db => db.ConversationEvents.CountAsync(e => db.Conversations.Any(c => c.Id == e.ConversationId && c.TavusId == id)));
+        Assert.Equal(stored, 1 + rest.Count);
+    }
+
+    /// <summary>Ends this test database's listening connections (PostgreSQL's own view of them); how many.</summary>
+    private Task<int> TerminateListenersAsync() => _a.QueryAsync(db => db.Database.SqlQuery<int>($"""
+        SELECT COUNT(pg_terminate_backend(pid))::int AS "Value" FROM pg_stat_activity
+        WHERE application_name = 'tavus-orchestrator-listener' AND datname = current_database()
+        """).SingleAsync());
+
+    private Task<int> ListenersAsync() => _a.QueryAsync(db => db.Database.SqlQuery<int>($"""
+        SELECT COUNT(*)::int AS "Value" FROM pg_stat_activity
+        WHERE application_name = 'tavus-orchestrator-listener' AND datname = current_database()
+        """).SingleAsync());
 }

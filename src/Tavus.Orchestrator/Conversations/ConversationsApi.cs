@@ -67,7 +67,9 @@ public static class ConversationsApi
             .WithName("GetConversationEvents")
             .WithSummary("The conversation's timeline, oldest first; with Accept: text/event-stream a live stream.")
             .WithDescription("The stream sends the timeline so far, then each event as it is recorded, and closes once the " +
-                "conversation ended and its transcript arrived (or Events:TranscriptWaitSeconds after the end).")
+                "conversation ended and its transcript arrived (or Events:TranscriptWaitSeconds after the end). A comment line " +
+                "comes every Events:HeartbeatSeconds while nothing happens. A client that reconnects with Last-Event-ID gets " +
+                "what it has not seen, each event once.")
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
         return app;
@@ -169,8 +171,8 @@ public static class ConversationsApi
         return TypedResults.Accepted($"/conversations/{conversation.PublicId}", ConversationResponse.From(conversation));
     }
 
-    private static async Task<Results<Ok<List<EventResponse>>, ServerSentEventsResult<EventResponse>, ProblemHttpResult>> Events(
-        string id, HttpContext context, OrchestratorDbContext db, ConversationEvents live, TimeProvider time, IOptions<EventOptions> streamOptions)
+    private static async Task<Results<Ok<List<EventResponse>>, EventStreamResult, ProblemHttpResult, ValidationProblem>> Events(
+        string id, HttpContext context, OrchestratorDbContext db, ConversationEvents live, IOptions<EventOptions> streamOptions)
     {
         var conversation = await FindAsync(db.Conversations.AsNoTracking(), context, id);
         if (conversation is null)
@@ -179,6 +181,13 @@ public static class ConversationsApi
         }
         if (context.Request.Headers.Accept.ToString().Contains("text/event-stream", StringComparison.OrdinalIgnoreCase))
         {
+            if (!StreamCursor.TryParse(context.Request.Headers[StreamCursor.Header], out var cursor))
+            {
+                return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+                {
+                    [StreamCursor.Header] = ["Last-Event-ID is not an id this stream sent."],
+                }, title: "Invalid header.");
+            }
             var max = streamOptions.Value.MaxStreamsPerTenant;
             if (live.TryOpenStream(conversation.TenantId, max) is not { } slot)
             {
@@ -188,8 +197,7 @@ public static class ConversationsApi
             }
             // Freed with the request, however it ends: the stream may never be enumerated.
             context.Response.RegisterForDispose(slot);
-            return TypedResults.ServerSentEvents(LiveTimeline.ReadAsync(conversation.Id, conversation.Status == ConversationStatus.Failed,
-                context.Response, db, live, time, streamOptions.Value, context.RequestAborted));
+            return await EventStreamResult.OpenAsync(context, db, live, conversation, cursor);
         }
         var events = await Timeline(db, conversation.Id, context.RequestAborted);
         return TypedResults.Ok(events.Select(EventResponse.From).ToList());

@@ -33,9 +33,9 @@ public sealed class EventOptions
     public int TranscriptWaitSeconds { get; set; } = 60;
 
     /// <summary>
-    /// How often a quiet stream re-reads the timeline, for events another instance recorded
-    /// (with several instances on one database); the bound on their delay.
+    /// A quiet live stream sends a comment line this often, so that proxies and load balancers do
+    /// not close it as idle.
     /// </summary>
-    [Range(50, 60_000)]
-    public int PollMilliseconds { get; set; } = 1000;
+    [Range(1, 3600)]
+    public int HeartbeatSeconds { get; set; } = 15;
 }

@@ -1,98 +1,132 @@
-using System.Globalization;
-using System.Net.ServerSentEvents;
-using System.Runtime.CompilerServices;
+using Microsoft.EntityFrameworkCore;
 using Tavus.Orchestrator.Data;
 
 namespace Tavus.Orchestrator.Conversations;
 
-/// <summary>The Server-Sent Events stream of one conversation's timeline.</summary>
-public static class LiveTimeline
+/// <summary>
+/// What one live stream sends: the timeline read once at open (less what the client's
+/// <c>Last-Event-ID</c> says it has), then each event the in-process fan-out brings, each once. It
+/// waits without polling; the database is read again only by event id, for what its queue dropped.
+/// A <paramref name="final"/> stream (a failed conversation: nothing more will come) ends after
+/// the timeline; any other ends once the conversation ended and its transcript came.
+/// </summary>
+internal sealed class LiveTimeline(
+    string conversationKey,
+    bool final,
+    ConversationEvents.Subscription subscription,
+    List<ConversationEvent> stored,
+    StreamCursor cursor)
 {
-    /// <summary>
-    /// Subscribes before reading the stored timeline, so that no event falls between the two; an
-    /// event both read and received is sent once (by its id). A <paramref name="final"/> stream (a
-    /// failed conversation: nothing more will come) ends after the timeline.
-    /// </summary>
-    public static async IAsyncEnumerable<SseItem<EventResponse>> ReadAsync(
-        string conversationKey,
-        bool final,
-        HttpResponse response,
-        OrchestratorDbContext db,
-        ConversationEvents live,
-        TimeProvider time,
-        EventOptions options,
-        [EnumeratorCancellation] CancellationToken cancellationToken)
+    private bool _ended;
+    private bool _transcript;
+
+    public async Task RunAsync(EventStreamResult.Output output, EventOptions options, TimeProvider time, IServiceScopeFactory scopes,
+        CancellationToken cancellationToken)
     {
-        using var subscription = live.Subscribe(conversationKey);
-        // Send the headers now: a client waits for them before it does what produces the events.
-        await response.Body.FlushAsync(cancellationToken);
-        var sent = new HashSet<long>();
-        var ended = false;
-        var transcript = false;
-
-        foreach (var stored in await ConversationsApi.Timeline(db, conversationKey, cancellationToken))
+        foreach (var e in stored)
         {
-            sent.Add(stored.Id);
-            Track(stored);
-            yield return Item(stored);
+            Track(e);
         }
-
+        var pending = stored.Where(e => !cursor.IsDelivered(e.Id)).ToList();
+        var unsent = new SortedSet<long>(pending.Select(e => e.Id));
+        foreach (var e in pending)
+        {
+            unsent.Remove(e.Id);
+            output.Event(e, cursor.Sent(e.Id, unsent.Count > 0 ? unsent.Min : null));
+        }
+        stored.Clear();
+        await output.FlushAsync(cancellationToken);
         if (final)
         {
-            yield break;
+            return;
         }
 
         CancellationTokenSource? transcriptWait = null;
         try
         {
-            while (!(ended && transcript))
+            while (!(_ended && _transcript))
             {
-                if (ended)
+                if (_ended)
                 {
                     transcriptWait ??= new CancellationTokenSource(TimeSpan.FromSeconds(options.TranscriptWaitSeconds), time);
                 }
-                if (transcriptWait?.IsCancellationRequested == true)
+                if (!await WaitAsync(transcriptWait, cancellationToken))
                 {
-                    yield break; // ended, and the transcript did not come in time
+                    return; // closed, or ended and the transcript did not come in time
                 }
-                // Wall-clock polling: it bounds how late another instance's events arrive here.
-                using var poll = new CancellationTokenSource(options.PollMilliseconds);
-                using var linked = CancellationTokenSource.CreateLinkedTokenSource(
-                    cancellationToken, poll.Token, transcriptWait?.Token ?? CancellationToken.None);
-                List<ConversationEvent> next;
-                try
+                var next = new List<ConversationEvent>();
+                var heartbeat = false;
+                while (subscription.Reader.TryRead(out var e))
                 {
-                    next = [await subscription.Reader.ReadAsync(linked.Token)];
+                    if (ReferenceEquals(e, ConversationEvents.Heartbeat))
+                    {
+                        heartbeat = true;
+                    }
+                    else
+                    {
+                        next.Add(e);
+                    }
                 }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                if (subscription.TakeMissedFrom() is { } missedFrom)
                 {
-                    next = await ConversationsApi.Timeline(db, conversationKey, cancellationToken);
+                    next.AddRange(await ReadFromAsync(scopes, missedFrom, cancellationToken));
                 }
-                foreach (var e in next.Where(e => sent.Add(e.Id)))
+                foreach (var e in next.OrderBy(e => e.Id))
                 {
-                    Track(e);
-                    yield return Item(e);
+                    if (!cursor.IsDelivered(e.Id))
+                    {
+                        Track(e);
+                        output.Event(e, cursor.Sent(e.Id, null));
+                    }
                 }
+                if (heartbeat && next.Count == 0)
+                {
+                    // Proxies close a connection that stays silent too long.
+                    output.Comment();
+                }
+                await output.FlushAsync(cancellationToken);
             }
         }
         finally
         {
             transcriptWait?.Dispose();
         }
+    }
 
-        void Track(ConversationEvent e)
+    /// <summary>
+    /// Until something is queued (events, or the heartbeat); false when the stream is closed or the
+    /// transcript wait is over. Only that wait needs a timer of its own.
+    /// </summary>
+    private async Task<bool> WaitAsync(CancellationTokenSource? transcriptWait, CancellationToken cancellationToken)
+    {
+        if (transcriptWait is null)
         {
-            ended |= e.Kind == EventKind.Ended;
-            transcript |= e.Kind == EventKind.TranscriptionReady;
+            return await subscription.Reader.WaitToReadAsync(cancellationToken);
+        }
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, transcriptWait.Token);
+        try
+        {
+            return await subscription.Reader.WaitToReadAsync(linked.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return false;
         }
     }
 
-    private static SseItem<EventResponse> Item(ConversationEvent e) =>
-        new(EventResponse.From(e), e.Kind.ToString().ToSnakeCase())
-        {
-            EventId = e.Id.ToString(CultureInfo.InvariantCulture),
-        };
+    /// <summary>The conversation's events from an id on, in a scope of their own, given back at once.</summary>
+    private async Task<List<ConversationEvent>> ReadFromAsync(IServiceScopeFactory scopes, long fromId, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
+        return await db.ConversationEvents.AsNoTracking()
+            .Where(e => e.ConversationId == conversationKey && e.Id >= fromId)
+            .ToListAsync(cancellationToken);
+    }
 
-    private static string ToSnakeCase(this string name) =>
-        System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(name);
+    private void Track(ConversationEvent e)
+    {
+        _ended |= e.Kind == EventKind.Ended;
+        _transcript |= e.Kind == EventKind.TranscriptionReady;
+    }
 }

@@ -2667,7 +2667,7 @@ namespace Tavus.Orchestrator.Tests.Generated
         /// The conversation's timeline, oldest first; with Accept: text/event-stream a live stream.
         /// </summary>
         /// <remarks>
-        /// The stream sends the timeline so far, then each event as it is recorded, and closes once the conversation ended and its transcript arrived (or Events:TranscriptWaitSeconds after the end).
+        /// The stream sends the timeline so far, then each event as it is recorded, and closes once the conversation ended and its transcript arrived (or Events:TranscriptWaitSeconds after the end). A comment line comes every Events:HeartbeatSeconds while nothing happens. A client that reconnects with Last-Event-ID gets what it has not seen, each event once.
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -2681,7 +2681,7 @@ namespace Tavus.Orchestrator.Tests.Generated
         /// The conversation's timeline, oldest first; with Accept: text/event-stream a live stream.
         /// </summary>
         /// <remarks>
-        /// The stream sends the timeline so far, then each event as it is recorded, and closes once the conversation ended and its transcript arrived (or Events:TranscriptWaitSeconds after the end).
+        /// The stream sends the timeline so far, then each event as it is recorded, and closes once the conversation ended and its transcript arrived (or Events:TranscriptWaitSeconds after the end). A comment line comes every Events:HeartbeatSeconds while nothing happens. A client that reconnects with Last-Event-ID gets what it has not seen, each event once.
         /// </remarks>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -2737,6 +2737,16 @@ namespace Tavus.Orchestrator.Tests.Generated
                                 throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
                             }
                             return objectResponse_.Object;
+                        }
+                        else
+                        if (status_ == 400)
+                        {
+                            var objectResponse_ = await ReadObjectResponseAsync<HttpValidationProblemDetails>(response_, headers_, cancellationToken).ConfigureAwait(false);
+                            if (objectResponse_.Object == null)
+                            {
+                                throw new ApiException("Response was null which was not expected.", status_, objectResponse_.Text, headers_, null);
+                            }
+                            throw new ApiException<HttpValidationProblemDetails>("Bad Request", status_, objectResponse_.Text, headers_, objectResponse_.Object, null);
                         }
                         else
                         if (status_ == 401)

@@ -23,6 +23,8 @@ internal static class PostgresDatabase
         services.AddSingleton<IDatabaseDialect, PostgresDialect>();
         services.AddSingleton<IDatabaseMigrator, PostgresMigrator>();
         services.AddSingleton<IEventStore, PostgresEventStore>();
+        // Live streams hear of other instances' events through LISTEN/NOTIFY, not by polling.
+        services.AddLiveListener(connectionString);
         return services;
     }
 }

@@ -36,12 +36,16 @@ internal sealed class PostgresEventStore(NpgsqlDataSource dataSource) : IEventSt
                 round.BatchCommands.Add(insert);
             }
             var ids = new long?[batch.Count];
-            using var reader = round.ExecuteReader();
-            for (var i = 0; i < batch.Count; i++)
+            using (var reader = round.ExecuteReader())
             {
-                ids[i] = reader.Read() ? reader.GetInt64(0) : null;
-                reader.NextResult();
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    ids[i] = reader.Read() ? reader.GetInt64(0) : null;
+                    reader.NextResult();
+                }
             }
+            // Live streams on other instances hear of these events with the commit (LISTEN/NOTIFY).
+            LiveNotifications.Notify(connection, (NpgsqlTransaction)transaction, [.. batch.Select(w => w.Event.ConversationId)], ids);
             return ids;
         }
     }
