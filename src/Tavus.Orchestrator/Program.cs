@@ -4,6 +4,7 @@ using Tavus.Orchestrator.Hosting;
 using Tavus.Orchestrator.Reconciliation;
 using Tavus.Orchestrator.Tavus;
 using Tavus.Orchestrator.Tenants;
+using Tavus.Orchestrator.Usage;
 using Tavus.Orchestrator.Webhooks;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -15,6 +16,7 @@ builder.AddTavus();
 builder.AddConversations();
 builder.AddWebhooks();
 builder.AddReconciliation();
+builder.AddUsage();
 
 var app = builder.Build();
 
@@ -27,6 +29,7 @@ app.MapTavusSimulatorWhenEnabled();
 app.MapTenants();
 app.MapConversations();
 app.MapWebhooks();
+app.MapUsage();
 
 await app.RunAsync();
 
