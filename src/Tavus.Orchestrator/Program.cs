@@ -3,6 +3,7 @@ using Tavus.Orchestrator.Data;
 using Tavus.Orchestrator.Hosting;
 using Tavus.Orchestrator.Reconciliation;
 using Tavus.Orchestrator.Tavus;
+using Tavus.Orchestrator.Telemetry;
 using Tavus.Orchestrator.Tenants;
 using Tavus.Orchestrator.Usage;
 using Tavus.Orchestrator.Webhooks;
@@ -10,6 +11,7 @@ using Tavus.Orchestrator.Webhooks;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddHosting();
+builder.AddTelemetry();
 builder.AddDatabase();
 builder.AddTenants();
 builder.AddTavus();
@@ -25,6 +27,7 @@ await app.MigrateDatabaseAsync();
 await app.SeedTenantsAsync();
 
 app.MapHosting();
+app.MapTelemetry();
 app.MapTavusSimulatorWhenEnabled();
 app.MapTenants();
 app.MapConversations();
