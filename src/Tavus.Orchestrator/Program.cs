@@ -3,18 +3,22 @@ using Tavus.Orchestrator.Data;
 using Tavus.Orchestrator.Hosting;
 using Tavus.Orchestrator.Reconciliation;
 using Tavus.Orchestrator.Tavus;
+using Tavus.Orchestrator.Telemetry;
 using Tavus.Orchestrator.Tenants;
+using Tavus.Orchestrator.Usage;
 using Tavus.Orchestrator.Webhooks;
 
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddHosting();
+builder.AddTelemetry();
 builder.AddDatabase();
 builder.AddTenants();
 builder.AddTavus();
 builder.AddConversations();
 builder.AddWebhooks();
 builder.AddReconciliation();
+builder.AddUsage();
 
 var app = builder.Build();
 
@@ -23,10 +27,12 @@ await app.MigrateDatabaseAsync();
 await app.SeedTenantsAsync();
 
 app.MapHosting();
+app.MapTelemetry();
 app.MapTavusSimulatorWhenEnabled();
 app.MapTenants();
 app.MapConversations();
 app.MapWebhooks();
+app.MapUsage();
 
 await app.RunAsync();
 

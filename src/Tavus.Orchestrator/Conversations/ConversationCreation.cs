@@ -16,7 +16,8 @@ public static class ConversationCreation
         CreateConversationRequest request,
         [FromHeader(Name = Idempotency.Header)] string? idempotencyKey,
         HttpContext context,
-        ConversationCreator creator)
+        ConversationCreator creator,
+        TimeProvider time)
     {
         idempotencyKey = string.IsNullOrEmpty(idempotencyKey) ? null : idempotencyKey;
         if (idempotencyKey is not null && (idempotencyKey.Length > 200 || !TextRules.IsStorable(idempotencyKey)))
@@ -43,6 +44,12 @@ public static class ConversationCreation
             case CreateOutcome.AtCap cap:
                 return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Concurrency cap reached",
                     detail: cap.Detail, type: Problems.ConcurrencyCap);
+            case CreateOutcome.QuotaExhausted quota:
+                context.Response.Headers.RetryAfter = Math.Ceiling(Math.Max(1, (quota.RenewsAt - time.GetUtcNow().UtcDateTime).TotalSeconds))
+                    .ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Monthly quota exhausted",
+                    detail: quota.Detail, type: Problems.QuotaExhausted,
+                    extensions: new Dictionary<string, object?> { ["renews_at"] = quota.RenewsAt });
             case CreateOutcome.MayHaveReachedTavus unknown:
                 return TypedResults.Problem(statusCode: unknown.Error.StatusCode, title: unknown.Error.Title,
                     detail: unknown.Error.Message + " Tavus may still have created it: it stays pending until Tavus is asked (within a " +

@@ -5,6 +5,7 @@ using Tavus.Orchestrator.Data;
 using Tavus.Orchestrator.Hosting;
 using Tavus.Orchestrator.Tavus;
 using Tavus.Orchestrator.Tenants;
+using Tavus.Orchestrator.Usage;
 using Tavus.Orchestrator.Webhooks;
 
 namespace Tavus.Orchestrator.Conversations;
@@ -20,6 +21,7 @@ public sealed partial class ConversationCreator(
     OrchestratorDbContext db,
     TavusClient tavus,
     IDatabaseDialect dialect,
+    UsageReports usage,
     TimeProvider time,
     IOptions<WebhooksOptions> webhooks,
     ILogger<ConversationCreator> logger)
@@ -45,11 +47,10 @@ public sealed partial class ConversationCreator(
         await using (owned)
         {
             var token = CallbackTokens.Generate();
-            var (pending, live) = await InsertPendingAsync(tenant, request, resolution, token, owned, cancellationToken);
+            var (pending, refusal) = await InsertPendingAsync(tenant, request, resolution, token, owned, cancellationToken);
             if (pending is null)
             {
-                return new CreateOutcome.AtCap(
-                    $"Tenant '{tenant.Id}' already has {live} conversations that have not ended; its policy allows {tenant.Policy.MaxConcurrentConversations}.");
+                return refusal!;
             }
             // From here on the request may reach Tavus: finish even if the client goes away, so that
             // a conversation Tavus created is never left unrecorded.
@@ -105,10 +106,10 @@ public sealed partial class ConversationCreator(
     }
 
     /// <summary>
-    /// The pending row, in one transaction with the cap check and the Idempotency-Key's link to it;
-    /// no row, and the count of live ones, when the tenant is at its cap.
+    /// The pending row, in one transaction with the cap and quota checks and the Idempotency-Key's
+    /// link to it; no row, and the refusal, when the tenant is at its cap or out of minutes.
     /// </summary>
-    private async Task<(Conversation? Pending, int Live)> InsertPendingAsync(
+    private async Task<(Conversation? Pending, CreateOutcome? Refusal)> InsertPendingAsync(
         Tenant tenant, CreateConversationRequest request, TimerResolution resolution, string token, Idempotency.Owned owned,
         CancellationToken cancellationToken)
     {
@@ -137,14 +138,30 @@ public sealed partial class ConversationCreator(
         using (await dialect.EnterWriteAsync(cancellationToken))
         await using (var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None))
         {
-            if (tenant.Policy.MaxConcurrentConversations is { } cap)
+            if (tenant.Policy is { MaxConcurrentConversations: not null } or { MaxMinutesPerMonth: not null })
             {
                 await dialect.LockTenantAsync(db, tenant.Id, CancellationToken.None);
+            }
+            if (tenant.Policy.MaxConcurrentConversations is { } cap)
+            {
                 var live = await db.Conversations.CountAsync(c => c.TenantId == tenant.Id && Lifecycle.LiveStatuses.Contains(c.Status),
                     CancellationToken.None);
                 if (live >= cap)
                 {
-                    return (null, live);
+                    return (null, new CreateOutcome.AtCap(
+                        $"Tenant '{tenant.Id}' already has {live} conversations that have not ended; its policy allows {cap}."));
+                }
+            }
+            // The quota is checked under the same lock: creates racing for the last minutes see each
+            // other's rows (a running conversation counts for the minutes it has run).
+            if (tenant.Policy.MaxMinutesPerMonth is { } quota)
+            {
+                var used = await usage.MinutesThisMonthAsync(tenant.Id, CancellationToken.None);
+                if (used >= quota)
+                {
+                    return (null, new CreateOutcome.QuotaExhausted(
+                        $"Tenant '{tenant.Id}' used {used:0.0} of its {quota} minutes this month (UTC); the quota renews on the first of next month.",
+                        UsageWindow.MonthOf(now).End));
                 }
             }
             db.Conversations.Add(conversation);
@@ -152,7 +169,7 @@ public sealed partial class ConversationCreator(
             await owned.LinkAsync(conversation.Id);
             await transaction.CommitAsync(CancellationToken.None);
         }
-        return (conversation, 0);
+        return (conversation, null);
     }
 
     // Event ids 300–399: each class that logs has a range of its own.
@@ -184,6 +201,9 @@ public abstract record CreateOutcome
 
     /// <summary>The tenant has as many live conversations as its policy allows.</summary>
     public sealed record AtCap(string Detail) : CreateOutcome;
+
+    /// <summary>The tenant's minutes this UTC month reached its policy's quota; it renews at <paramref name="RenewsAt"/>.</summary>
+    public sealed record QuotaExhausted(string Detail, DateTime RenewsAt) : CreateOutcome;
 
     /// <summary>Tavus did not answer or failed: it may have created it; the row stays pending for the reconciler.</summary>
     public sealed record MayHaveReachedTavus(TavusException Error, string ConversationKey) : CreateOutcome;

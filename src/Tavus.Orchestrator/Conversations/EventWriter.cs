@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Tavus.Orchestrator.Data;
+using Tavus.Orchestrator.Telemetry;
 
 namespace Tavus.Orchestrator.Conversations;
 
@@ -22,11 +23,14 @@ public sealed partial class EventWriter : BackgroundService
     private readonly IDatabaseDialect _dialect;
     private readonly ConversationEvents _live;
     private readonly ILogger<EventWriter> _logger;
+    private readonly OrchestratorMetrics _metrics;
     private int _committing;
 
     public EventWriter(IOptions<EventOptions> options, IEventStore store, IDatabaseDialect dialect, ConversationEvents live,
-        ILogger<EventWriter> logger)
+        ILogger<EventWriter> logger, OrchestratorMetrics metrics)
     {
+        _metrics = metrics;
+        metrics.ObserveQueueDepth(() => Waiting);
         _options = options.Value;
         _store = store;
         _dialect = dialect;
@@ -79,6 +83,8 @@ public sealed partial class EventWriter : BackgroundService
                 batch.Add(next);
             }
             Volatile.Write(ref _committing, batch.Count);
+            // Telemetry: one span per commit, linked to the requests it completes (none without a listener).
+            using var activity = StartCommitActivity(batch);
             var started = Stopwatch.GetTimestamp();
             RecordOutcome[]? outcomes = null;
             try
@@ -104,7 +110,9 @@ public sealed partial class EventWriter : BackgroundService
             }
             if (outcomes is not null)
             {
-                LogCommit(batch, outcomes, Stopwatch.GetElapsedTime(started));
+                var elapsed = Stopwatch.GetElapsedTime(started);
+                _metrics.Committed(batch.Count, elapsed);
+                LogCommit(batch, outcomes, elapsed);
             }
             batch.Clear();
             Volatile.Write(ref _committing, 0);
@@ -159,15 +167,42 @@ public sealed partial class EventWriter : BackgroundService
             if (outcomes[i] == RecordOutcome.Recorded)
             {
                 _live.Publish(writes[i].Event.ConversationId, writes[i].Event);
+                if (writes[i].Event.Kind == EventKind.Ended)
+                {
+                    _metrics.ConversationEnded(writes[i].TenantId, writes[i].Effect.EndReason);
+                }
             }
             batch[i].Completion.TrySetResult(outcomes[i]);
         }
         return outcomes;
     }
 
+    // Telemetry: the commit's span links (at most 128, OpenTelemetry's default limit) the requests it completes.
+    private static Activity? StartCommitActivity(List<Pending> batch)
+    {
+        if (!OrchestratorMetrics.ActivitySource.HasListeners())
+        {
+            return null;
+        }
+        var links = new List<ActivityLink>(Math.Min(batch.Count, 128));
+        foreach (var pending in batch)
+        {
+            if (pending.Caller != default && links.Count < 128)
+            {
+                links.Add(new ActivityLink(pending.Caller));
+            }
+        }
+        var activity = OrchestratorMetrics.ActivitySource.StartActivity("event_writer commit", ActivityKind.Internal, parentContext: default, links: links);
+        activity?.SetTag("tavus.orchestrator.batch.size", batch.Count);
+        return activity;
+    }
+
     private sealed record Pending(EventWrite Write)
     {
         public TaskCompletionSource<RecordOutcome> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>The request that queued it, for the commit's span to link to.</summary>
+        public ActivityContext Caller { get; } = Activity.Current?.Context ?? default;
     }
 
     // Event ids 100–119: each class that logs has a range of its own.

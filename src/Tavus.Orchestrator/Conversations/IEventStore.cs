@@ -5,7 +5,8 @@ namespace Tavus.Orchestrator.Conversations;
 /// <param name="Effect">The columns it sets on the conversation.</param>
 /// <param name="AdoptTavusId">Tavus' id for a conversation that has none yet (its create answer was lost).</param>
 /// <param name="PublicId">The id clients know the conversation by (Tavus' id, which a callback names), for the log.</param>
-public sealed record EventWrite(ConversationEvent Event, EventEffect Effect, string? AdoptTavusId = null, string? PublicId = null);
+/// <param name="TenantId">The conversation's tenant, for the ends metric.</param>
+public sealed record EventWrite(ConversationEvent Event, EventEffect Effect, string? AdoptTavusId = null, string? PublicId = null, string? TenantId = null);
 
 public enum RecordOutcome
 {

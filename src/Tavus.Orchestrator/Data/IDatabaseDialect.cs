@@ -19,6 +19,12 @@ public interface IDatabaseDialect
     /// ends), so that a count of the tenant's conversations and an insert after it cannot interleave.
     /// </summary>
     Task LockTenantAsync(OrchestratorDbContext db, string tenantId, CancellationToken cancellationToken);
+
+    /// <summary>SQL for a timestamp column as seconds since 1970, a floating-point number: durations are differences of two.</summary>
+    string EpochSeconds(string column);
+
+    /// <summary>SQL for a timestamp column as whole UTC days since 1970, an integer: the day a usage bucket groups by.</summary>
+    string EpochDay(string column);
 }
 
 /// <summary>A writer's turn at the database; disposing it lets the next writer in.</summary>

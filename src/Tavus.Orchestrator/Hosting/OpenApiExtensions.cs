@@ -21,6 +21,8 @@ public static class OpenApiExtensions
         ["Conversations"] = "A tenant's Tavus conversations: create under the tenant's policy, read, end, follow the timeline.",
         ["Tenant"] = "The calling tenant.",
         ["Admin: tenants"] = "Operators manage tenants, their policies and keys.",
+        ["Usage"] = "The calling tenant's conversations, ends and minutes, by UTC day or month; JSON or CSV.",
+        ["Admin: usage"] = "Operators read every tenant's usage.",
         ["Tavus callbacks"] = "Where Tavus posts a conversation's events (its callback_url).",
         ["Tavus simulator"] = "The built-in Tavus (simulator mode): Tavus' conversation API.",
         ["Tavus simulator control"] = "The built-in Tavus' test controls: participants, faults, sent callbacks.",
@@ -49,6 +51,7 @@ public static class OpenApiExtensions
                 "participant_left_timeout": { "default": 60, "min": 0, "max": 600 },
                 "participant_absent_timeout": { "default": 300, "min": 0, "max": 900 },
                 "max_concurrent_conversations": 10,
+                "max_minutes_per_month": 30000,
                 "enforcement": "reject"
               }
             }

@@ -21,6 +21,7 @@ public static class Problems
     public const string ConcurrencyCap = TypeBase + "concurrency-cap";
     public const string TavusConcurrencyLimit = TypeBase + "tavus-concurrency-limit";
     public const string TooManyStreams = TypeBase + "too-many-streams";
+    public const string QuotaExhausted = TypeBase + "quota-exhausted";
 
     /// <summary>How much of a client's own input a refusal quotes back.</summary>
     public const int QuoteLength = 64;

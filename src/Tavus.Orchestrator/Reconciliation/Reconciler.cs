@@ -144,7 +144,7 @@ public sealed partial class Reconciler(
                 await writer.WriteAsync(new EventWrite(
                     NewEvent(conversation, EventKind.TranscriptionReady, "application.transcription_ready",
                         ParsedCallback.ParseTimestamp(transcript.Timestamp) ?? now, now, raw),
-                    Lifecycle.EffectOf(EventKind.TranscriptionReady, transcript.Properties)), cancellationToken);
+                    Lifecycle.EffectOf(EventKind.TranscriptionReady, transcript.Properties), TenantId: conversation.TenantId), cancellationToken);
             }
             return;
         }
@@ -166,7 +166,7 @@ public sealed partial class Reconciler(
         var raw = properties.GetRawText();
         return writer.WriteAsync(new EventWrite(
             NewEvent(conversation, EventKind.Ended, "system.shutdown", endedAt ?? now, now, raw),
-            Lifecycle.EffectOf(EventKind.Ended, properties)), cancellationToken);
+            Lifecycle.EffectOf(EventKind.Ended, properties), TenantId: conversation.TenantId), cancellationToken);
     }
 
     private static ConversationEvent NewEvent(Conversation conversation, EventKind kind, string eventType, DateTime occurredAt, DateTime receivedAt, string properties) => new()

@@ -1,13 +1,16 @@
+using System.Diagnostics;
 using System.Net;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Polly.Timeout;
 using Tavus.Orchestrator.Hosting;
+using Tavus.Orchestrator.Telemetry;
 
 namespace Tavus.Orchestrator.Tavus;
 
 /// <summary>The outbound Tavus API (or a simulator reached the same way).</summary>
-public sealed class TavusClient(HttpClient http)
+public sealed class TavusClient(HttpClient http, OrchestratorMetrics metrics)
 {
     /// <summary>Marks a request the resilience pipeline must not retry: it may have reached Tavus.</summary>
     public static readonly HttpRequestOptionsKey<bool> NoRetry = new("Tavus.NoRetry");
@@ -47,7 +50,34 @@ public sealed class TavusClient(HttpClient http)
         await SendAsync<JsonElement>(request, cancellationToken);
     }
 
-    private async Task<T?> SendAsync<T>(HttpRequestMessage request, CancellationToken cancellationToken)
+    /// <summary>Sends and times the call, by operation (create, get, list, end) and outcome (ok, or the failure).</summary>
+    private async Task<T?> SendAsync<T>(HttpRequestMessage request, CancellationToken cancellationToken, [CallerMemberName] string caller = "")
+    {
+        var operation = caller.Replace("Async", "", StringComparison.Ordinal).Replace("Conversations", "", StringComparison.Ordinal)
+            .Replace("Conversation", "", StringComparison.Ordinal).ToLowerInvariant();
+        var started = Stopwatch.GetTimestamp();
+        var outcome = "ok";
+        try
+        {
+            return await SendCoreAsync<T>(request, cancellationToken);
+        }
+        catch (TavusException ex)
+        {
+            outcome = ex.Failure.ToString().ToLowerInvariant();
+            throw;
+        }
+        catch (OperationCanceledException)
+        {
+            outcome = "cancelled";
+            throw;
+        }
+        finally
+        {
+            metrics.TavusCall(operation, outcome, Stopwatch.GetElapsedTime(started));
+        }
+    }
+
+    private async Task<T?> SendCoreAsync<T>(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         HttpResponseMessage response;
         try

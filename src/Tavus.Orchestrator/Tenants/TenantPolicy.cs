@@ -12,14 +12,18 @@ public enum Enforcement
 /// <summary>The default and the bounds of one Tavus timer, in seconds.</summary>
 public sealed record TimerBounds(int Default, int Min, int Max);
 
-/// <summary>Bounds and defaults for the three Tavus timers, and a concurrency cap.</summary>
+/// <summary>Bounds and defaults for the three Tavus timers, a concurrency cap and a monthly quota of minutes.</summary>
 public sealed record TenantPolicy(
     TimerBounds MaxCallDuration,
     TimerBounds ParticipantLeftTimeout,
     TimerBounds ParticipantAbsentTimeout,
     int? MaxConcurrentConversations,
-    Enforcement Enforcement)
+    Enforcement Enforcement,
+    int? MaxMinutesPerMonth = null)
 {
+    /// <summary>The largest monthly quota a policy may set (about 23 conversations running all month).</summary>
+    public const int MaxMinutesPerMonthLimit = 1_000_000;
+
     /// <summary>Tavus' own limit for max_call_duration.</summary>
     public const int TavusMaxCallDuration = 3600;
 
@@ -87,6 +91,7 @@ public sealed class PolicyInput
     public TimerBoundsInput? ParticipantAbsentTimeout { get; set; }
     public int? MaxConcurrentConversations { get; set; }
     public Enforcement? Enforcement { get; set; }
+    public int? MaxMinutesPerMonth { get; set; }
 
     /// <summary>Checks <c>0 &lt;= min &lt;= default &lt;= max</c> and Tavus' 3600 s limit; a missing timer takes Tavus' bounds.</summary>
     public (TenantPolicy? Policy, Dictionary<string, string[]> Errors) Validate(string prefix = "policy")
@@ -100,9 +105,14 @@ public sealed class PolicyInput
         {
             errors[$"{prefix}.max_concurrent_conversations"] = ["max_concurrent_conversations must be at least 1, or left out for no cap."];
         }
+        if (MaxMinutesPerMonth is < 1 or > TenantPolicy.MaxMinutesPerMonthLimit)
+        {
+            errors[$"{prefix}.max_minutes_per_month"] =
+                [$"max_minutes_per_month must be between 1 and {TenantPolicy.MaxMinutesPerMonthLimit}, or left out for no quota."];
+        }
         return errors.Count > 0
             ? (null, errors)
-            : (new TenantPolicy(max!, left!, absent!, MaxConcurrentConversations, Enforcement ?? Tenants.Enforcement.Reject), errors);
+            : (new TenantPolicy(max!, left!, absent!, MaxConcurrentConversations, Enforcement ?? Tenants.Enforcement.Reject, MaxMinutesPerMonth), errors);
 
         TimerBounds? Check(string name, TimerBoundsInput? input, TimerBounds fallback, int? ceiling)
         {

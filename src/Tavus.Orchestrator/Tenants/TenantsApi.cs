@@ -17,6 +17,10 @@ public sealed record TenantResponse(string Id, string Name, TenantPolicy Policy,
     public static TenantResponse From(Tenant tenant) => new(tenant.Id, tenant.Name, tenant.Policy, tenant.CreatedAt, tenant.Disabled);
 }
 
+/// <summary>The calling tenant, with the minutes it used this UTC month (its quota's measure: running conversations count their time so far).</summary>
+public sealed record OwnTenantResponse(string Id, string Name, TenantPolicy Policy, DateTime CreatedAt, bool Disabled,
+    [property: System.ComponentModel.DataAnnotations.Range(0, double.MaxValue)] double MinutesUsedThisMonth);
+
 public sealed record CreatedTenantResponse(string Id, string Name, TenantPolicy Policy, DateTime CreatedAt, string ApiKey);
 
 public sealed record ApiKeyResponse(string ApiKey);
@@ -67,7 +71,7 @@ public static partial class TenantsApi
             .WithTags("Tenant")
             .RequireAuthorization(AuthSchemes.Tenant)
             .RequireRateLimiting(RateLimits.TenantPolicy)
-            .WithSummary("The calling tenant: its id, name and policy.")
+            .WithSummary("The calling tenant: its id, name, policy and the minutes it used this UTC month.")
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
         return app;
@@ -168,11 +172,13 @@ public static partial class TenantsApi
         return updated == 0 ? TenantNotFound(id) : TypedResults.Ok(new ApiKeyResponse(apiKey));
     }
 
-    private static async Task<Ok<TenantResponse>> GetOwnTenant(HttpContext context, OrchestratorDbContext db)
+    private static async Task<Ok<OwnTenantResponse>> GetOwnTenant(HttpContext context, OrchestratorDbContext db, Usage.UsageReports usage)
     {
         var tenantId = context.User.TenantId();
         var tenant = await db.Tenants.AsNoTracking().FirstAsync(t => t.Id == tenantId, context.RequestAborted);
-        return TypedResults.Ok(TenantResponse.From(tenant));
+        var minutes = await usage.MinutesThisMonthAsync(tenantId, context.RequestAborted);
+        return TypedResults.Ok(new OwnTenantResponse(tenant.Id, tenant.Name, tenant.Policy, tenant.CreatedAt, tenant.Disabled,
+            Math.Round(minutes, 1, MidpointRounding.AwayFromZero)));
     }
 
     private static ProblemHttpResult TenantNotFound(string id) =>

@@ -4,8 +4,8 @@ using Tavus.Orchestrator.Data;
 
 namespace Tavus.Orchestrator.Webhooks;
 
-/// <summary>What a callback needs to know of its conversation: our key and Tavus' id, once known.</summary>
-public sealed record CallbackTarget(string Key, string? TavusId);
+/// <summary>What a callback needs to know of its conversation: our key, Tavus' id once known, and its tenant.</summary>
+public sealed record CallbackTarget(string Key, string? TavusId, string TenantId);
 
 /// <summary>
 /// Finds the conversation a callback token belongs to, before the body is read: by the token's
@@ -36,7 +36,7 @@ public sealed class CallbackTargets(IServiceScopeFactory scopes) : IDisposable
         var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
         var target = await db.Conversations.AsNoTracking()
             .Where(c => c.CallbackTokenHash == hash)
-            .Select(c => new CallbackTarget(c.Id, c.TavusId))
+            .Select(c => new CallbackTarget(c.Id, c.TavusId, c.TenantId))
             .FirstOrDefaultAsync(cancellationToken);
         if (target is { TavusId: not null })
         {

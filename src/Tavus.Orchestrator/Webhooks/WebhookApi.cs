@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Tavus.Orchestrator.Conversations;
 using Tavus.Orchestrator.Hosting;
+using Tavus.Orchestrator.Telemetry;
 
 namespace Tavus.Orchestrator.Webhooks;
 
@@ -45,7 +46,8 @@ public static class WebhookApi
         Refusals refusals,
         EventWriter writer,
         TimeProvider time,
-        IOptions<WebhooksOptions> options)
+        IOptions<WebhooksOptions> options,
+        OrchestratorMetrics metrics)
     {
         var cancellationToken = context.RequestAborted;
         // Who may send is settled before a byte of the body is read: a stranger holds no buffer,
@@ -58,12 +60,14 @@ public static class WebhookApi
         if (target is null)
         {
             refusals.Count(context, RefusalKind.Webhook);
+            metrics.CallbackReceived(UnknownType, "unauthorized");
             return Unauthorized();
         }
 
         var body = await RequestBody.ReadAsync(context.Request, options.Value.MaxBodyBytes, cancellationToken);
         if (body is null)
         {
+            metrics.CallbackReceived(UnknownType, "too_large");
             return TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Callback too large",
                 detail: $"The body is over Webhooks:MaxBodyBytes ({options.Value.MaxBodyBytes} bytes).");
         }
@@ -76,12 +80,14 @@ public static class WebhookApi
         }
         catch (JsonException)
         {
+            metrics.CallbackReceived(UnknownType, "invalid");
             return BadCallback("The body is not JSON, or has a property name twice.");
         }
         using var _ = document;
         var callback = ParsedCallback.Parse(document.RootElement, body.Value.Span, out var error);
         if (callback is null)
         {
+            metrics.CallbackReceived(UnknownType, "invalid");
             return BadCallback(error!);
         }
         context.SetConversationId(callback.ConversationId);
@@ -89,6 +95,7 @@ public static class WebhookApi
         if (target.TavusId is not null && target.TavusId != callback.ConversationId)
         {
             refusals.Count(context, RefusalKind.Webhook);
+            metrics.CallbackReceived(callback.EventType, "unauthorized");
             return Unauthorized();
         }
 
@@ -96,16 +103,21 @@ public static class WebhookApi
         // A conversation without Tavus' id yet: the token proves Tavus created it (its create
         // answer was lost or is still on its way), so it takes the id this callback carries.
         var write = new EventWrite(@event, Lifecycle.EffectOf(@event.Kind, callback.Properties),
-            AdoptTavusId: target.TavusId is null ? callback.ConversationId : null, PublicId: callback.ConversationId);
+            AdoptTavusId: target.TavusId is null ? callback.ConversationId : null, PublicId: callback.ConversationId, TenantId: target.TenantId);
         if (!writer.TryWrite(write, out var committed))
         {
+            metrics.CallbackReceived(callback.EventType, "busy");
             context.Response.Headers.RetryAfter = "1";
             return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Busy",
                 detail: "Too many callbacks are waiting to be stored; nothing was stored. Retry shortly.");
         }
         var outcome = await committed;
+        metrics.CallbackReceived(callback.EventType, outcome == RecordOutcome.Recorded ? "recorded" : "duplicate");
         return outcome == RecordOutcome.Recorded ? WebhookAckResult.Recorded : WebhookAckResult.Duplicate;
     }
+
+    /// <summary>The event_type of a callback refused before its body was read.</summary>
+    private const string UnknownType = "unknown";
 
     private static readonly JsonDocumentOptions DocumentOptions = new() { AllowDuplicateProperties = false };
 

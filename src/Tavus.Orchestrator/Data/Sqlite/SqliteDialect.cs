@@ -26,5 +26,10 @@ internal sealed class SqliteDialect : IDatabaseDialect, IDisposable
     /// <summary>Nothing to do: a write transaction on SQLite (BEGIN IMMEDIATE) already excludes every other.</summary>
     public Task LockTenantAsync(OrchestratorDbContext db, string tenantId, CancellationToken cancellationToken) => Task.CompletedTask;
 
+    // EF stores a DateTime as ISO text, which julianday reads; 2440587.5 is 1970-01-01 as a Julian day.
+    public string EpochSeconds(string column) => $"((julianday({column}) - 2440587.5) * 86400.0)";
+
+    public string EpochDay(string column) => $"CAST(julianday({column}) - 2440587.5 AS INTEGER)";
+
     public void Dispose() => _turn.Dispose();
 }
