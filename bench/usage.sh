@@ -20,7 +20,7 @@ start() {
     cat "$scratch/service.log"; exit 1
 }
 stop() { kill -- -"$service" 2>/dev/null || true; wait "$service" 2>/dev/null || true; }
-trap 'stop; rm -rf "$scratch"' EXIT
+trap 'stop; [ -n "${KEEP_DB:-}" ] && cp "$db" "$KEEP_DB"; rm -rf "$scratch"' EXIT
 
 start
 key=$(curl -sf -X POST "$url/admin/tenants" -H 'X-Admin-Key: bench-admin' -H 'Content-Type: application/json' \
