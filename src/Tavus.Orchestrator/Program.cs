@@ -1,6 +1,7 @@
 using Tavus.Orchestrator.Conversations;
 using Tavus.Orchestrator.Data;
 using Tavus.Orchestrator.Hosting;
+using Tavus.Orchestrator.Notifications;
 using Tavus.Orchestrator.Reconciliation;
 using Tavus.Orchestrator.Tavus;
 using Tavus.Orchestrator.Tenants;
@@ -15,6 +16,7 @@ builder.AddTavus();
 builder.AddConversations();
 builder.AddWebhooks();
 builder.AddReconciliation();
+builder.AddNotifications();
 
 var app = builder.Build();
 
@@ -27,6 +29,7 @@ app.MapTavusSimulatorWhenEnabled();
 app.MapTenants();
 app.MapConversations();
 app.MapWebhooks();
+app.MapNotifications();
 
 await app.RunAsync();
 

@@ -20,6 +20,7 @@ public static class OpenApiExtensions
     {
         ["Conversations"] = "A tenant's Tavus conversations: create under the tenant's policy, read, end, follow the timeline.",
         ["Tenant"] = "The calling tenant.",
+        ["Tenant notifications"] = "A tenant's backend told about its conversations: the endpoint, its signing secret (Standard Webhooks), the delivery log, retry and recovery.",
         ["Admin: tenants"] = "Operators manage tenants, their policies and keys.",
         ["Tavus callbacks"] = "Where Tavus posts a conversation's events (its callback_url).",
         ["Tavus simulator"] = "The built-in Tavus (simulator mode): Tavus' conversation API.",
