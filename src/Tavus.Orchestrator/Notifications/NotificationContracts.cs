@@ -47,7 +47,7 @@ public sealed record NotificationMessageResponse(
 
 public sealed record NotificationMessagePage(IReadOnlyList<NotificationMessageResponse> Data, string? NextCursor);
 
-/// <summary>Failed messages created in [since, until) are sent again; until defaults to now, since at most 14 days back.</summary>
+/// <summary>Failed messages created from since to until (inclusive) are sent again; until defaults to now, since at most 14 days back.</summary>
 public sealed record RecoverRequest(DateTime? Since, DateTime? Until);
 
 public sealed record RecoverResponse(int Count);

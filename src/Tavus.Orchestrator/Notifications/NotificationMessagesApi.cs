@@ -31,7 +31,7 @@ public static class NotificationMessagesApi
             .ProducesProblem(StatusCodes.Status409Conflict);
         tenant.MapPost("/recover", RecoverAsync)
             .WithName("RecoverNotificationMessages")
-            .WithSummary("Send again every failed message created in [since, until) (at most 14 days back); 202 with the count.")
+            .WithSummary("Send again every failed message created from since to until (at most 14 days back); 202 with the count.")
             .ProducesValidationProblem();
         return tenant;
     }
@@ -156,7 +156,7 @@ public static class NotificationMessagesApi
         using (await dialect.EnterWriteAsync(context.RequestAborted))
         {
             count = await db.NotificationMessages
-                .Where(m => m.TenantId == tenantId && m.Status == MessageStatus.Failed && m.CreatedAt >= since && m.CreatedAt < until)
+                .Where(m => m.TenantId == tenantId && m.Status == MessageStatus.Failed && m.CreatedAt >= since && m.CreatedAt <= until)
                 .ExecuteUpdateAsync(s => s
                     .SetProperty(m => m.Status, MessageStatus.Pending)
                     .SetProperty(m => m.NextAttemptAt, now)

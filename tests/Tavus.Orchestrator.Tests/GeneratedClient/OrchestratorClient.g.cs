@@ -3667,7 +3667,7 @@ namespace Tavus.Orchestrator.Tests.Generated
         }
 
         /// <summary>
-        /// Send again every failed message created in [since, until) (at most 14 days back); 202 with the count.
+        /// Send again every failed message created from since to until (at most 14 days back); 202 with the count.
         /// </summary>
         /// <returns>Accepted</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -3678,7 +3678,7 @@ namespace Tavus.Orchestrator.Tests.Generated
 
         /// <param name="cancellationToken">A cancellation token that can be used by other objects or threads to receive notice of cancellation.</param>
         /// <summary>
-        /// Send again every failed message created in [since, until) (at most 14 days back); 202 with the count.
+        /// Send again every failed message created from since to until (at most 14 days back); 202 with the count.
         /// </summary>
         /// <returns>Accepted</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
@@ -4736,7 +4736,7 @@ namespace Tavus.Orchestrator.Tests.Generated
     }
 
     /// <summary>
-    /// Failed messages created in [since, until) are sent again; until defaults to now, since at most 14 days back.
+    /// Failed messages created from since to until (inclusive) are sent again; until defaults to now, since at most 14 days back.
     /// </summary>
     [System.CodeDom.Compiler.GeneratedCode("NJsonSchema", "14.7.1.0 (NJsonSchema v11.6.1.0 (Newtonsoft.Json v13.0.0.0))")]
     public partial class RecoverRequest
