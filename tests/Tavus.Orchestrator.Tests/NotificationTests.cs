@@ -62,8 +62,9 @@ public sealed class NotificationTests(NotificationFixture fixture) : Integration
         var transcript = JsonDocument.Parse(got.Single(r => r.Type == NotificationTypes.TranscriptReady).Body).RootElement;
         Assert.Equal(JsonValueKind.Array, transcript.GetProperty("data").GetProperty("transcript").ValueKind);
 
-        var log = await Tenant.GetFromJsonAsync<JsonElement>("/tenant/notifications/messages?status=delivered");
-        Assert.Equal(4, log.GetProperty("data").GetArrayLength());
+        // The receiver has them before each attempt is recorded: wait for the log.
+        var log = await Eventually.WaitAsync(() => Tenant.GetFromJsonAsync<JsonElement>("/tenant/notifications/messages?status=delivered"),
+            l => l.GetProperty("data").GetArrayLength() == 4, "4 delivered messages in the log");
         Assert.All(log.GetProperty("data").EnumerateArray(), m => Assert.Equal(200, m.GetProperty("attempts")[0].GetProperty("status_code").GetInt32()));
     }
 
@@ -98,11 +99,14 @@ public sealed class NotificationTests(NotificationFixture fixture) : Integration
         _receiver.Status[Path] = 503;
         await Tenant.CreateConversationAsync();
         await Factory.DeliveredAsync(_receiver, Path, 1);
+        await AttemptsRecordedAsync(1);
         Factory.Time.Advance(TimeSpan.FromSeconds(6));           // 5 s, at most +20 %
         await Factory.DeliveredAsync(_receiver, Path, 2);
+        await AttemptsRecordedAsync(2);
         _receiver.Status[Path] = 200;
         Factory.Time.Advance(TimeSpan.FromMinutes(6));           // 5 min, at most +20 %
         var got = await Factory.DeliveredAsync(_receiver, Path, 3);
+        await AttemptsRecordedAsync(3);
 
         Assert.Single(got.Select(r => r.Id).Distinct());
         var message = (await Tenant.GetFromJsonAsync<JsonElement>("/tenant/notifications/messages")).GetProperty("data").EnumerateArray().Single();
@@ -111,6 +115,12 @@ public sealed class NotificationTests(NotificationFixture fixture) : Integration
         Assert.Equal([503, 503, 200], message.GetProperty("attempts").EnumerateArray().Select(a => a.GetProperty("status_code").GetInt32()));
         Assert.Equal([1, 2, 3], message.GetProperty("attempts").EnumerateArray().Select(a => a.GetProperty("number").GetInt32()));
     }
+
+    /// <summary>The next retry is scheduled from when an attempt is recorded, which follows the receiver's answer.</summary>
+    private Task AttemptsRecordedAsync(int count) =>
+        Eventually.TrueAsync(() => Factory.QueryAsync(db => db.NotificationAttempts.CountAsync(
+            a => db.NotificationMessages.Any(m => m.Id == a.MessageId && m.TenantId == Tenant.Id))).ContinueWith(t => t.Result == count, TaskScheduler.Default),
+            $"{count} attempts recorded");
 
     [Fact]
     public async Task A_410_disables_the_endpoint_and_recover_sends_the_failed_message_again_with_the_same_id()

@@ -121,6 +121,11 @@ public sealed class PolicyInput
             {
                 problems.Add($"{name}: default, min and max must be >= 0.");
             }
+            if (name == "max_call_duration" && min < 1)
+            {
+                // Tavus refuses a max_call_duration under one second: a create with 0 would fail there (502).
+                problems.Add($"{name}: min must be >= 1 second, Tavus' own minimum.");
+            }
             if (!(min <= @default && @default <= max))
             {
                 problems.Add($"{name}: must satisfy min <= default <= max (got {min} <= {@default} <= {max}).");
