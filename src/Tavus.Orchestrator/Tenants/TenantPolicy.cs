@@ -23,9 +23,9 @@ public sealed record TenantPolicy(
     /// <summary>Tavus' own limit for max_call_duration.</summary>
     public const int TavusMaxCallDuration = 3600;
 
-    /// <summary>Tavus' defaults: 3600 / 0 / 300, bounds 0–3600, no cap.</summary>
+    /// <summary>Tavus' defaults: 3600 / 0 / 300, bounds 0–3600 (max_call_duration from 1: Tavus refuses 0), no cap.</summary>
     public static TenantPolicy TavusDefaults { get; } = new(
-        new TimerBounds(3600, 0, 3600),
+        new TimerBounds(3600, 1, 3600),
         new TimerBounds(0, 0, 3600),
         new TimerBounds(300, 0, 3600),
         MaxConcurrentConversations: null,
