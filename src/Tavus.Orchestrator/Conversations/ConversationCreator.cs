@@ -118,8 +118,8 @@ public sealed partial class ConversationCreator(
     }
 
     /// <summary>
-    /// The pending row, in one transaction with the cap and quota checks and the Idempotency-Key's
-    /// link to it; no row, and the refusal, when the tenant is at its cap or out of minutes.
+    /// The pending row, in one transaction with the cap check and the Idempotency-Key's link to it
+    /// (the quota checked just before); no row, and the refusal, when the tenant is out of minutes or at its cap.
     /// </summary>
     private async Task<(Conversation? Pending, CreateOutcome? Refusal)> InsertPendingAsync(
         Tenant tenant, CreateConversationRequest request, TimerResolution resolution, string token, Idempotency.Owned owned,
@@ -142,6 +142,21 @@ public sealed partial class ConversationCreator(
             CallbackTokenHash = CallbackTokens.Hash(token),
         };
 
+        // The month's minutes are added up before the write turn, not inside it: on SQLite the turn
+        // is the event writer's too, and a month of conversations takes a while to sum. Nothing is
+        // lost by it: a conversation created a moment ago has used no minutes, so creates racing for
+        // the last minutes would not see each other's even under the lock.
+        if (tenant.Policy.MaxMinutesPerMonth is { } quota)
+        {
+            var used = await usage.MinutesThisMonthAsync(tenant.Id, cancellationToken);
+            if (used >= quota)
+            {
+                return (null, new CreateOutcome.QuotaExhausted(
+                    $"Tenant '{tenant.Id}' used {used:0.0} of its {quota} minutes this month (UTC); the quota renews on the first of next month.",
+                    UsageWindow.MonthOf(now).End));
+            }
+        }
+
         // The count and the insert are serialised per tenant, so two creates racing for the last
         // slot cannot both get it: SQLite's write transactions are (BEGIN IMMEDIATE); on PostgreSQL,
         // across instances, the dialect's lock on the tenant does it.
@@ -150,30 +165,15 @@ public sealed partial class ConversationCreator(
         using (await dialect.EnterWriteAsync(cancellationToken))
         await using (var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None))
         {
-            if (tenant.Policy is { MaxConcurrentConversations: not null } or { MaxMinutesPerMonth: not null })
-            {
-                await dialect.LockTenantAsync(db, tenant.Id, CancellationToken.None);
-            }
             if (tenant.Policy.MaxConcurrentConversations is { } cap)
             {
+                await dialect.LockTenantAsync(db, tenant.Id, CancellationToken.None);
                 var live = await db.Conversations.CountAsync(c => c.TenantId == tenant.Id && Lifecycle.LiveStatuses.Contains(c.Status),
                     CancellationToken.None);
                 if (live >= cap)
                 {
                     return (null, new CreateOutcome.AtCap(
                         $"Tenant '{tenant.Id}' already has {live} conversations that have not ended; its policy allows {cap}."));
-                }
-            }
-            // The quota is checked under the same lock: creates racing for the last minutes see each
-            // other's rows (a running conversation counts for the minutes it has run).
-            if (tenant.Policy.MaxMinutesPerMonth is { } quota)
-            {
-                var used = await usage.MinutesThisMonthAsync(tenant.Id, CancellationToken.None);
-                if (used >= quota)
-                {
-                    return (null, new CreateOutcome.QuotaExhausted(
-                        $"Tenant '{tenant.Id}' used {used:0.0} of its {quota} minutes this month (UTC); the quota renews on the first of next month.",
-                        UsageWindow.MonthOf(now).End));
                 }
             }
             db.Conversations.Add(conversation);

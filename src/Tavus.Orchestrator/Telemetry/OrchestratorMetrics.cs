@@ -53,10 +53,13 @@ public sealed class OrchestratorMetrics
             "Calls to Tavus' API, by operation and outcome (ok or the failure).");
     }
 
+    /// <summary>The event_type of a callback refused before its body was read.</summary>
+    public const string UnreadEventType = "unknown";
+
     /// <summary>A callback and how it was answered; an event_type Tavus does not document is <c>other</c>, so a sender cannot mint series.</summary>
     public void CallbackReceived(string eventType, string outcome) =>
         _callbacks.Add(1,
-            new KeyValuePair<string, object?>("event_type", eventType == "unknown" || Lifecycle.KindOf(eventType) != EventKind.Unknown ? eventType : "other"),
+            new KeyValuePair<string, object?>("event_type", eventType == UnreadEventType || Lifecycle.KindOf(eventType) != EventKind.Unknown ? eventType : "other"),
             new KeyValuePair<string, object?>("outcome", outcome));
 
     public void Committed(int events, TimeSpan elapsed)

@@ -54,7 +54,7 @@ public sealed class UsageReports(OrchestratorDbContext db, IDatabaseDialect dial
     /// <summary>
     /// Minutes the tenant used this UTC month, for its quota: conversations created this month,
     /// each ended one for its length, each one still running for the time it has run so far (up to
-    /// its deadline), a failed one for nothing. Inside a create's transaction, after the tenant lock.
+    /// its deadline), a failed one for nothing. Read by a create before its write turn, and by <c>GET /tenant</c>.
     /// </summary>
     public async Task<double> MinutesThisMonthAsync(string tenantId, CancellationToken cancellationToken)
     {

@@ -60,14 +60,14 @@ public static class WebhookApi
         if (target is null)
         {
             refusals.Count(context, RefusalKind.Webhook);
-            metrics.CallbackReceived(UnknownType, "unauthorized");
+            metrics.CallbackReceived(OrchestratorMetrics.UnreadEventType, "unauthorized");
             return Unauthorized();
         }
 
         var body = await RequestBody.ReadAsync(context.Request, options.Value.MaxBodyBytes, cancellationToken);
         if (body is null)
         {
-            metrics.CallbackReceived(UnknownType, "too_large");
+            metrics.CallbackReceived(OrchestratorMetrics.UnreadEventType, "too_large");
             return TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Callback too large",
                 detail: $"The body is over Webhooks:MaxBodyBytes ({options.Value.MaxBodyBytes} bytes).");
         }
@@ -80,14 +80,14 @@ public static class WebhookApi
         }
         catch (JsonException)
         {
-            metrics.CallbackReceived(UnknownType, "invalid");
+            metrics.CallbackReceived(OrchestratorMetrics.UnreadEventType, "invalid");
             return BadCallback("The body is not JSON, or has a property name twice.");
         }
         using var _ = document;
         var callback = ParsedCallback.Parse(document.RootElement, body.Value.Span, out var error);
         if (callback is null)
         {
-            metrics.CallbackReceived(UnknownType, "invalid");
+            metrics.CallbackReceived(OrchestratorMetrics.UnreadEventType, "invalid");
             return BadCallback(error!);
         }
         context.SetConversationId(callback.ConversationId);
@@ -115,9 +115,6 @@ public static class WebhookApi
         metrics.CallbackReceived(callback.EventType, outcome == RecordOutcome.Recorded ? "recorded" : "duplicate");
         return outcome == RecordOutcome.Recorded ? WebhookAckResult.Recorded : WebhookAckResult.Duplicate;
     }
-
-    /// <summary>The event_type of a callback refused before its body was read.</summary>
-    private const string UnknownType = "unknown";
 
     private static readonly JsonDocumentOptions DocumentOptions = new() { AllowDuplicateProperties = false };
 
