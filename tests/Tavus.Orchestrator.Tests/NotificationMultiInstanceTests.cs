@@ -80,5 +80,9 @@ public sealed class NotificationMultiInstanceTests : IAsyncLifetime
     private sealed class Counting(ConcurrentDictionary<string, int> counts, string name) : INotificationObserver
     {
         public void AttemptFinished(AttemptOutcome outcome, TimeSpan duration) => counts.AddOrUpdate(name, 1, (_, n) => n + 1);
+
+        public void OldestUndelivered(DateTime? createdAt)
+        {
+        }
     }
 }

@@ -93,36 +93,6 @@ public sealed class NotificationTests(NotificationFixture fixture) : Integration
     }
 
     [Fact]
-    public async Task A_receiver_down_for_the_first_attempts_gets_the_message_later_with_the_same_id()
-    {
-        await Factory.SetEndpointAsync(Tenant, _receiver.Url(Path), [NotificationTypes.Created]);
-        _receiver.Status[Path] = 503;
-        await Tenant.CreateConversationAsync();
-        await Factory.DeliveredAsync(_receiver, Path, 1);
-        await AttemptsRecordedAsync(1);
-        Factory.Time.Advance(TimeSpan.FromSeconds(6));           // 5 s, at most +20 %
-        await Factory.DeliveredAsync(_receiver, Path, 2);
-        await AttemptsRecordedAsync(2);
-        _receiver.Status[Path] = 200;
-        Factory.Time.Advance(TimeSpan.FromMinutes(6));           // 5 min, at most +20 %
-        var got = await Factory.DeliveredAsync(_receiver, Path, 3);
-        await AttemptsRecordedAsync(3);
-
-        Assert.Single(got.Select(r => r.Id).Distinct());
-        var message = (await Tenant.GetFromJsonAsync<JsonElement>("/tenant/notifications/messages")).GetProperty("data").EnumerateArray().Single();
-        Assert.Equal("delivered", message.Str("status"));
-        Assert.Equal(got[0].Id, message.Str("id"));
-        Assert.Equal([503, 503, 200], message.GetProperty("attempts").EnumerateArray().Select(a => a.GetProperty("status_code").GetInt32()));
-        Assert.Equal([1, 2, 3], message.GetProperty("attempts").EnumerateArray().Select(a => a.GetProperty("number").GetInt32()));
-    }
-
-    /// <summary>The next retry is scheduled from when an attempt is recorded, which follows the receiver's answer.</summary>
-    private Task AttemptsRecordedAsync(int count) =>
-        Eventually.TrueAsync(() => Factory.QueryAsync(db => db.NotificationAttempts.CountAsync(
-            a => db.NotificationMessages.Any(m => m.Id == a.MessageId && m.TenantId == Tenant.Id))).ContinueWith(t => t.Result == count, TaskScheduler.Default),
-            $"{count} attempts recorded");
-
-    [Fact]
     public async Task A_410_disables_the_endpoint_and_recover_sends_the_failed_message_again_with_the_same_id()
     {
         await Factory.SetEndpointAsync(Tenant, _receiver.Url(Path), [NotificationTypes.Created]);

@@ -29,10 +29,10 @@ public sealed partial class NotificationDispatcher(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(options.Value.PollMilliseconds), time);
+        var poll = TimeSpan.FromMilliseconds(options.Value.PollMilliseconds);
         try
         {
-            do
+            while (!stoppingToken.IsCancellationRequested)
             {
                 try
                 {
@@ -42,8 +42,11 @@ public sealed partial class NotificationDispatcher(
                 {
                     Log.PassFailed(logger, ex);
                 }
+                // A one-shot wait, not a periodic timer: when the clock jumps (a suspended VM, a test's
+                // fake clock moved by a month) the next pass runs once, not once per missed period.
+                await Task.Delay(poll, time, stoppingToken).ContinueWith(_ => { }, CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
-            while (await timer.WaitForNextTickAsync(stoppingToken));
         }
         finally
         {
@@ -59,6 +62,7 @@ public sealed partial class NotificationDispatcher(
         var now = time.GetUtcNow().UtcDateTime;
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
+        observer.OldestUndelivered(await NotificationQueries.OldestUndeliveredAsync(db, cancellationToken));
         var tenants = await Due(db, now).Select(m => m.TenantId).Distinct().Take(1000).ToListAsync(cancellationToken);
         var started = 0;
         foreach (var tenantId in tenants)

@@ -56,17 +56,24 @@ public sealed class NotificationSender(HttpClient http, TimeProvider time)
 }
 
 /// <summary>
-/// The hook for metrics (step 10's telemetry registers its own): every attempt's outcome. The
-/// default does nothing. <see cref="NotificationQueries.OldestUndeliveredAsync"/> gives the age gauge.
+/// The hook for metrics (the telemetry registers its own): every attempt's outcome, and after each
+/// dispatcher pass when the oldest message still waiting was created. The default does nothing.
 /// </summary>
 public interface INotificationObserver
 {
     void AttemptFinished(AttemptOutcome outcome, TimeSpan duration);
+
+    /// <summary>When the oldest message neither delivered nor failed was created; null when none waits.</summary>
+    void OldestUndelivered(DateTime? createdAt);
 }
 
 internal sealed class NoNotificationObserver : INotificationObserver
 {
     public void AttemptFinished(AttemptOutcome outcome, TimeSpan duration)
+    {
+    }
+
+    public void OldestUndelivered(DateTime? createdAt)
     {
     }
 }
