@@ -1,6 +1,7 @@
 using Tavus.Orchestrator.Conversations;
 using Tavus.Orchestrator.Data;
 using Tavus.Orchestrator.Hosting;
+using Tavus.Orchestrator.Notifications;
 using Tavus.Orchestrator.Reconciliation;
 using Tavus.Orchestrator.Tavus;
 using Tavus.Orchestrator.Telemetry;
@@ -19,6 +20,7 @@ builder.AddConversations();
 builder.AddWebhooks();
 builder.AddReconciliation();
 builder.AddUsage();
+builder.AddNotifications();
 
 var app = builder.Build();
 
@@ -33,6 +35,7 @@ app.MapTenants();
 app.MapConversations();
 app.MapWebhooks();
 app.MapUsage();
+app.MapNotifications();
 
 await app.RunAsync();
 

@@ -18,6 +18,11 @@ public class OrchestratorFixture : IAsyncLifetime
     /// <param name="settings">Configuration over the test defaults, for a class whose tests all need it.</param>
     protected OrchestratorFixture(Dictionary<string, string?>? settings) => Factory = new OrchestratorFactory(settings: settings);
 
+    /// <param name="settings">Configuration over the test defaults.</param>
+    /// <param name="time">A clock of the class's own (one that starts at the real time, say).</param>
+    protected OrchestratorFixture(Dictionary<string, string?>? settings, Microsoft.Extensions.Time.Testing.FakeTimeProvider time) =>
+        Factory = new OrchestratorFactory(settings: settings, time: time);
+
     public OrchestratorFactory Factory { get; }
 
     public Task InitializeAsync()

@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Tavus.Orchestrator.Data;
 using Tavus.Orchestrator.Hosting;
+using Tavus.Orchestrator.Notifications;
 using Tavus.Orchestrator.Tavus;
 using Tavus.Orchestrator.Tenants;
 using Tavus.Orchestrator.Usage;
@@ -78,13 +79,13 @@ public sealed partial class ConversationCreator(
         {
             // Tavus answered 4xx: it created nothing, so the key is freed for a retry (on dispose).
             Log.Refused(logger, tenant.Id, ex.Failure, ex.Message);
-            await UpdateAsync(pending.Id, s => s
+            await UpdateAsync(pending, NotificationTypes.Failed, s => s
                 .SetProperty(c => c.Status, ConversationStatus.Failed)
                 .SetProperty(c => c.FailureDetail, ex.Message));
             return new CreateOutcome.TavusRefused(ex);
         }
 
-        await UpdateAsync(pending.Id, s => s
+        await UpdateAsync(pending, NotificationTypes.Created, s => s
             .SetProperty(c => c.TavusId, c => c.TavusId ?? created.ConversationId)
             .SetProperty(c => c.ConversationUrl, created.ConversationUrl)
             .SetProperty(c => c.ConversationName, c => created.ConversationName ?? c.ConversationName)
@@ -97,11 +98,22 @@ public sealed partial class ConversationCreator(
         return new CreateOutcome.Created(response);
     }
 
-    private async Task UpdateAsync(string id, Action<Microsoft.EntityFrameworkCore.Query.UpdateSettersBuilder<Conversation>> set)
+    /// <summary>
+    /// Settles the pending row; if it was still pending (no callback moved it first), the tenant's
+    /// notification of it goes into the outbox in the same commit.
+    /// </summary>
+    private async Task UpdateAsync(Conversation pending, string notification, Action<Microsoft.EntityFrameworkCore.Query.UpdateSettersBuilder<Conversation>> set)
     {
         using (await dialect.EnterWriteAsync(CancellationToken.None))
+        await using (var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None))
         {
-            await db.Conversations.Where(c => c.Id == id).ExecuteUpdateAsync(set, CancellationToken.None);
+            var notifies = await db.Conversations.AnyAsync(c => c.Id == pending.Id && c.Status == ConversationStatus.Pending, CancellationToken.None);
+            await db.Conversations.Where(c => c.Id == pending.Id).ExecuteUpdateAsync(set, CancellationToken.None);
+            if (notifies)
+            {
+                await Outbox.AddAsync(db, pending.TenantId, pending.Id, notification, time.GetUtcNow().UtcDateTime, CancellationToken.None);
+            }
+            await transaction.CommitAsync(CancellationToken.None);
         }
     }
 

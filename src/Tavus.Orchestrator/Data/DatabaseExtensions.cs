@@ -29,6 +29,18 @@ public static class DatabaseExtensions
         return builder;
     }
 
+    /// <summary>
+    /// The folder of the SQLite file, where what must be kept with the database goes (the keys that
+    /// protect notification secrets); null on PostgreSQL.
+    /// </summary>
+    public static string? SqliteFolder(IConfiguration configuration)
+    {
+        var provider = configuration.GetSection(DatabaseOptions.Section).Get<DatabaseOptions>()?.Provider ?? DatabaseProvider.Sqlite;
+        return provider == DatabaseProvider.Sqlite
+            ? SqliteDatabase.FolderOf(configuration.GetConnectionString(ConnectionStringName) ?? "Data Source=data/orchestrator.db")
+            : null;
+    }
+
     /// <summary>Applies the committed migrations before the app takes requests.</summary>
     public static async Task MigrateDatabaseAsync(this WebApplication app)
     {

@@ -1,6 +1,7 @@
 using System.Data;
 using System.Data.Common;
 using Tavus.Orchestrator.Conversations;
+using Tavus.Orchestrator.Notifications;
 
 namespace Tavus.Orchestrator.Data;
 
@@ -8,7 +9,8 @@ namespace Tavus.Orchestrator.Data;
 /// A batch's transaction, as both event stores run it: each event inserted (by the provider's own
 /// fastest means), each new one applied to its conversation (<see cref="Lifecycle.ApplySql"/>),
 /// conversations that were only heard from noted once per batch, then the commit. Rows or
-/// statements that must commit with the events (an outbox, a notification) go in <see cref="Commit"/>.
+/// statements that must commit with the events go in <see cref="Commit"/>: the notifications each
+/// new event causes (<see cref="OutboxCommands"/>) do; a duplicate causes none.
 /// </summary>
 internal abstract class EventBatchSession : IEventBatchSession
 {
@@ -29,6 +31,7 @@ internal abstract class EventBatchSession : IEventBatchSession
 
     private readonly DbCommand _apply;
     private readonly DbCommand _heardFrom;
+    private readonly OutboxCommands _outbox;
 
     /// <param name="connection">The writer's own connection, open; the session disposes it.</param>
     /// <param name="timestamps">How the provider takes our UTC times.</param>
@@ -49,6 +52,8 @@ internal abstract class EventBatchSession : IEventBatchSession
         _heardFrom.CommandText = HeardFromSql;
         Add(_heardFrom, "conversation", DbType.String);
         Add(_heardFrom, "received", timestamps);
+
+        _outbox = new OutboxCommands(connection, timestamps);
     }
 
     protected DbConnection Connection { get; }
@@ -79,6 +84,8 @@ internal abstract class EventBatchSession : IEventBatchSession
             }
             write.Event.Id = id;
             outcomes[i] = RecordOutcome.Recorded;
+            // Before the event is applied: the notification depends on the status it finds.
+            _outbox.Write(write, transaction);
             if (Lifecycle.MovesConversation(write))
             {
                 Apply(write);
@@ -131,6 +138,7 @@ internal abstract class EventBatchSession : IEventBatchSession
         {
             _apply.Dispose();
             _heardFrom.Dispose();
+            _outbox.Dispose();
             Connection.Dispose();
         }
     }

@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using Tavus.Orchestrator.Conversations;
+using Tavus.Orchestrator.Notifications;
 using Tavus.Orchestrator.Tenants;
 
 namespace Tavus.Orchestrator.Data;
@@ -22,6 +23,9 @@ public class OrchestratorDbContext : DbContext
     public DbSet<Conversation> Conversations => Set<Conversation>();
     public DbSet<ConversationEvent> ConversationEvents => Set<ConversationEvent>();
     public DbSet<IdempotencyRecord> IdempotencyRecords => Set<IdempotencyRecord>();
+    public DbSet<NotificationEndpoint> NotificationEndpoints => Set<NotificationEndpoint>();
+    public DbSet<NotificationMessage> NotificationMessages => Set<NotificationMessage>();
+    public DbSet<NotificationAttempt> NotificationAttempts => Set<NotificationAttempt>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(OrchestratorDbContext).Assembly);

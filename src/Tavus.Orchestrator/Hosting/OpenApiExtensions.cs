@@ -20,6 +20,7 @@ public static class OpenApiExtensions
     {
         ["Conversations"] = "A tenant's Tavus conversations: create under the tenant's policy, read, end, follow the timeline.",
         ["Tenant"] = "The calling tenant.",
+        ["Tenant notifications"] = "A tenant's backend told about its conversations: the endpoint, its signing secret (Standard Webhooks), the delivery log, retry and recovery.",
         ["Admin: tenants"] = "Operators manage tenants, their policies and keys.",
         ["Usage"] = "The calling tenant's conversations, ends and minutes, by UTC day or month; JSON or CSV.",
         ["Admin: usage"] = "Operators read every tenant's usage.",

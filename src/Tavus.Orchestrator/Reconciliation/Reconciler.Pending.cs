@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.EntityFrameworkCore;
 using Tavus.Orchestrator.Conversations;
 using Tavus.Orchestrator.Data;
+using Tavus.Orchestrator.Notifications;
 using Tavus.Orchestrator.Tavus;
 using Tavus.Orchestrator.Webhooks;
 
@@ -21,7 +22,7 @@ public sealed partial class Reconciler
     {
         var settings = options.Value;
         var settledBefore = now.AddSeconds(-Math.Max(settings.PendingAfterSeconds, tavusOptions.Value.TotalTimeoutSeconds + 30));
-        List<(string Id, string TokenHash, DateTime CreatedAt)> due;
+        List<(string Id, string TenantId, string TokenHash, DateTime CreatedAt)> due;
         await using (var scope = scopes.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
@@ -29,17 +30,17 @@ public sealed partial class Reconciler
                 .Where(c => c.Status == ConversationStatus.Pending && c.TavusId == null && c.CreatedAt < settledBefore)
                 .Where(c => c.ReconcileClaimedUntil == null || c.ReconcileClaimedUntil <= now)
                 .OrderBy(c => c.CreatedAt)
-                .Select(c => new { c.Id, c.CallbackTokenHash, c.CreatedAt })
+                .Select(c => new { c.Id, c.TenantId, c.CallbackTokenHash, c.CreatedAt })
                 .Take(settings.BatchSize)
                 .ToListAsync(cancellationToken))
-                .Select(c => (c.Id, c.CallbackTokenHash, c.CreatedAt)).ToList();
+                .Select(c => (c.Id, c.TenantId, c.CallbackTokenHash, c.CreatedAt)).ToList();
         }
-        var unresolved = new Dictionary<string, (string Id, DateTime CreatedAt)>();
-        foreach (var (id, tokenHash, createdAt) in due)
+        var unresolved = new Dictionary<string, (string Id, string TenantId, DateTime CreatedAt)>();
+        foreach (var (id, tenantId, tokenHash, createdAt) in due)
         {
             if (await ClaimAsync(id, now, cancellationToken))
             {
-                unresolved[tokenHash] = (id, createdAt);
+                unresolved[tokenHash] = (id, tenantId, createdAt);
             }
         }
         if (unresolved.Count == 0)
@@ -64,14 +65,14 @@ public sealed partial class Reconciler
         }
         if (searchedPastThem)
         {
-            foreach (var (id, _) in unresolved.Values)
+            foreach (var (id, tenantId, _) in unresolved.Values)
             {
                 Log.PendingNotAtTavus(logger, id);
-                await writes.Conversations.Where(c => c.Id == id && c.Status == ConversationStatus.Pending && c.TavusId == null)
+                await SettleAsync(writes, id, tenantId, NotificationTypes.Failed, pending => pending
                     .ExecuteUpdateAsync(s => s
                         .SetProperty(c => c.Status, ConversationStatus.Failed)
                         .SetProperty(c => c.FailureDetail, "Tavus did not answer the create, and has no conversation with its callback URL."),
-                        cancellationToken);
+                        cancellationToken), cancellationToken);
             }
         }
         return claimed;
@@ -87,11 +88,11 @@ public sealed partial class Reconciler
                     if (TokenOf(remote.CallbackUrl) is { } token && unresolved.Remove(CallbackTokens.Hash(token), out var found))
                     {
                         Log.PendingAdopted(logger, found.Id, remote.ConversationId);
-                        await writes.Conversations.Where(c => c.Id == found.Id && c.Status == ConversationStatus.Pending && c.TavusId == null)
+                        await SettleAsync(writes, found.Id, found.TenantId, NotificationTypes.Created, pending => pending
                             .ExecuteUpdateAsync(s => s
                                 .SetProperty(c => c.TavusId, remote.ConversationId)
                                 .SetProperty(c => c.ConversationUrl, remote.ConversationUrl)
-                                .SetProperty(c => c.Status, ConversationStatus.Created), cancellationToken);
+                                .SetProperty(c => c.Status, ConversationStatus.Created), cancellationToken), cancellationToken);
                     }
                 }
                 if (listed.Count < PendingPageSize ||
@@ -105,6 +106,18 @@ public sealed partial class Reconciler
     }
 
     private const int PendingPageSize = 100;
+
+    /// <summary>A pending create settled (adopted or failed), with the tenant's notification of it in the same commit.</summary>
+    private async Task SettleAsync(OrchestratorDbContext db, string id, string tenantId, string notification,
+        Func<IQueryable<Conversation>, Task<int>> update, CancellationToken cancellationToken)
+    {
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        if (await update(db.Conversations.Where(c => c.Id == id && c.Status == ConversationStatus.Pending && c.TavusId == null)) == 1)
+        {
+            await Outbox.AddAsync(db, tenantId, id, notification, time.GetUtcNow().UtcDateTime, cancellationToken);
+        }
+        await transaction.CommitAsync(cancellationToken);
+    }
 
     private static string? TokenOf(string? callbackUrl) =>
         Uri.TryCreate(callbackUrl, UriKind.Absolute, out var uri)

@@ -37,6 +37,7 @@ public static class TelemetryExtensions
         builder.Services.AddMetrics();
         builder.Services.AddSingleton<OrchestratorMetrics>();
         builder.Services.AddSingleton<LiveConversationsGauge>();
+        builder.Services.AddSingleton<Notifications.INotificationObserver, NotificationAttemptsMetrics>();
 
         var options = builder.Configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions();
         if (!options.Enabled)

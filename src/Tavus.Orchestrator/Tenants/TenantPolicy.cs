@@ -27,9 +27,9 @@ public sealed record TenantPolicy(
     /// <summary>Tavus' own limit for max_call_duration.</summary>
     public const int TavusMaxCallDuration = 3600;
 
-    /// <summary>Tavus' defaults: 3600 / 0 / 300, bounds 0–3600, no cap.</summary>
+    /// <summary>Tavus' defaults: 3600 / 0 / 300, bounds 0–3600 (max_call_duration from 1: Tavus refuses 0), no cap.</summary>
     public static TenantPolicy TavusDefaults { get; } = new(
-        new TimerBounds(3600, 0, 3600),
+        new TimerBounds(3600, 1, 3600),
         new TimerBounds(0, 0, 3600),
         new TimerBounds(300, 0, 3600),
         MaxConcurrentConversations: null,
@@ -130,6 +130,11 @@ public sealed class PolicyInput
             if (min < 0 || @default < 0 || max < 0)
             {
                 problems.Add($"{name}: default, min and max must be >= 0.");
+            }
+            if (name == "max_call_duration" && min < 1)
+            {
+                // Tavus refuses a max_call_duration under one second: a create with 0 would fail there (502).
+                problems.Add($"{name}: min must be >= 1 second, Tavus' own minimum.");
             }
             if (!(min <= @default && @default <= max))
             {

@@ -28,6 +28,13 @@ internal static class SqliteDatabase
         return services;
     }
 
+    /// <summary>The folder of the database file; null for an in-memory database.</summary>
+    internal static string? FolderOf(string connectionString)
+    {
+        var dataSource = new SqliteConnectionStringBuilder(connectionString).DataSource;
+        return string.IsNullOrEmpty(dataSource) || dataSource == ":memory:" ? null : Path.GetDirectoryName(Path.GetFullPath(dataSource));
+    }
+
     private static void EnsureFolderExists(string connectionString)
     {
         var dataSource = new SqliteConnectionStringBuilder(connectionString).DataSource;
