@@ -63,7 +63,7 @@ public sealed partial class NotificationDispatcher(
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
         observer.OldestUndelivered(await NotificationQueries.OldestUndeliveredAsync(db, cancellationToken));
-        var tenants = await Due(db, now).Select(m => m.TenantId).Distinct().Take(1000).ToListAsync(cancellationToken);
+        var tenants = await Due(db, now).Select(m => m.TenantId).Distinct().OrderBy(t => t).Take(1000).ToListAsync(cancellationToken);
         var started = 0;
         foreach (var tenantId in tenants)
         {
