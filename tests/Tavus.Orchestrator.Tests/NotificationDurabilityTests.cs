@@ -34,8 +34,10 @@ public sealed class NotificationDurabilityTests : IAsyncLifetime
         await using var receiver = await NotificationReceiver.StartAsync();
         var port = FreePort();
         var baseUrl = $"http://127.0.0.1:{port}";
-        // The dispatcher looks once at start, then not for a minute: the message waits for the kill.
-        _process = Start(baseUrl, pollMilliseconds: 60_000);
+        // The dispatcher sends at once: the receiver refuses the first attempt, so the message is
+        // still owed (its retry scheduled in about 5 s) when the process is killed.
+        receiver.Status["/acme"] = 503;
+        _process = Start(baseUrl);
         using var http = new HttpClient { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(10) };
         await WaitUntilReadyAsync(http);
 
@@ -54,19 +56,21 @@ public sealed class NotificationDurabilityTests : IAsyncLifetime
         body["conversation_id"] = conversationId;
         var ack = await http.PostAsync($"/webhook?token={token}", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"));
         Assert.Equal("recorded", (await ack.ReadJsonAsync()).Str("status"));
-        await StopAsync();
-
-        Assert.Empty(receiver.Requests);
-        await using (var db = _database.CreateContext())
+        await Eventually.TrueAsync(async () =>
         {
-            Assert.Equal(1, await db.NotificationMessages.CountAsync(m => m.EventType == NotificationTypes.Ended && m.Status == MessageStatus.Pending));
-        }
+            await using var db = _database.CreateContext();
+            return await db.NotificationMessages.AnyAsync(m => m.EventType == NotificationTypes.Ended && m.Status == MessageStatus.Pending && m.AttemptCount == 1);
+        }, "the first attempt refused and recorded");
+        await StopAsync();
+        receiver.Status["/acme"] = 200;
 
-        _process = Start(baseUrl, pollMilliseconds: 200);
-        await Eventually.TrueAsync(() => receiver.At("/acme").Count >= 1, "the ended notification after the restart", seconds: 60);
-        var received = receiver.At("/acme").Single();
-        Assert.Equal(NotificationTypes.Ended, received.Type);
-        new StandardWebhook(secret).Verify(received.Body, received.HeaderDictionary());
+        _process = Start(baseUrl);
+        await Eventually.TrueAsync(() => receiver.At("/acme").Count >= 2, "the ended notification after the restart", seconds: 60);
+        var received = receiver.At("/acme");
+        Assert.Equal(2, received.Count);
+        Assert.Equal(received[0].Id, received[1].Id);
+        Assert.Equal(NotificationTypes.Ended, received[1].Type);
+        new StandardWebhook(secret).Verify(received[1].Body, received[1].HeaderDictionary());
     }
 
     private async Task StopAsync()
@@ -80,7 +84,7 @@ public sealed class NotificationDurabilityTests : IAsyncLifetime
         _process = null;
     }
 
-    private Process Start(string baseUrl, int pollMilliseconds)
+    private Process Start(string baseUrl)
     {
         var assembly = typeof(Program).Assembly.Location;
         var start = new ProcessStartInfo("dotnet", [assembly])
@@ -98,7 +102,6 @@ public sealed class NotificationDurabilityTests : IAsyncLifetime
         start.Environment["Tavus__ApiKey"] = "";
         start.Environment["Admin__ApiKey"] = "kill-admin";
         start.Environment["Serilog__MinimumLevel__Default"] = "Warning";
-        start.Environment["Notifications__PollMilliseconds"] = pollMilliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var process = Process.Start(start)!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };

@@ -39,11 +39,11 @@ public sealed class NotificationRetryTests(NotificationFixture fixture) : Integr
         await Tenant.CreateConversationAsync();
         await Factory.DeliveredAsync(_receiver, Path, 1);
         await AttemptsRecordedAsync(1);
-        Factory.Time.Advance(TimeSpan.FromSeconds(6));           // 5 s, at most +20 %
+        await Factory.AdvanceAsync(TimeSpan.FromSeconds(6));           // 5 s, at most +20 %
         await Factory.DeliveredAsync(_receiver, Path, 2);
         await AttemptsRecordedAsync(2);
         _receiver.Status[Path] = 200;
-        Factory.Time.Advance(TimeSpan.FromMinutes(6));           // 5 min, at most +20 %
+        await Factory.AdvanceAsync(TimeSpan.FromMinutes(6));           // 5 min, at most +20 %
         var got = await Factory.DeliveredAsync(_receiver, Path, 3);
         await AttemptsRecordedAsync(3);
 
@@ -67,7 +67,7 @@ public sealed class NotificationRetryTests(NotificationFixture fixture) : Integr
         await AttemptsRecordedAsync(1);
         Assert.True((await Tenant.GetFromJsonAsync<JsonElement>("/tenant/notifications")).GetProperty("enabled").GetBoolean());
 
-        Factory.Time.Advance(NotificationDispatcher.DisableAfterFailing + TimeSpan.FromMinutes(1));
+        await Factory.AdvanceAsync(NotificationDispatcher.DisableAfterFailing + TimeSpan.FromMinutes(1));
         await Factory.DeliveredAsync(_receiver, Path, 2);
         age.RecordObservableInstruments();
         Assert.True(age.LastMeasurement?.Value >= NotificationDispatcher.DisableAfterFailing.TotalSeconds, $"age {age.LastMeasurement?.Value}");

@@ -41,9 +41,9 @@ public sealed class NotificationTests(NotificationFixture fixture) : Integration
         Assert.False((await Tenant.GetFromJsonAsync<JsonElement>("/tenant/notifications")).TryGetProperty("secret", out _));
 
         var id = (await Tenant.CreateConversationAsync(new { participant_absent_timeout = 120 })).Str("conversation_id");
-        Factory.Time.Advance(TimeSpan.FromSeconds(3));
+        await Factory.AdvanceAsync(TimeSpan.FromSeconds(3));
         await Tenant.WaitForStatusAsync(id, "active");
-        Factory.Time.Advance(TimeSpan.FromSeconds(118));
+        await Factory.AdvanceAsync(TimeSpan.FromSeconds(118));
         await Tenant.WaitForConversationAsync(id, c => c.GetProperty("transcript").ValueKind == JsonValueKind.Array, "ended with a transcript");
 
         var got = await Factory.DeliveredAsync(_receiver, Path, 4);
@@ -66,6 +66,18 @@ public sealed class NotificationTests(NotificationFixture fixture) : Integration
         var log = await Eventually.WaitAsync(() => Tenant.GetFromJsonAsync<JsonElement>("/tenant/notifications/messages?status=delivered"),
             l => l.GetProperty("data").GetArrayLength() == 4, "4 delivered messages in the log");
         Assert.All(log.GetProperty("data").EnumerateArray(), m => Assert.Equal(200, m.GetProperty("attempts")[0].GetProperty("status_code").GetInt32()));
+    }
+
+    [Fact]
+    public async Task A_message_goes_out_when_it_is_committed_without_waiting_for_a_look()
+    {
+        // Nothing runs a pass here and the test clock stands still, so the dispatcher's next look
+        // never comes: only the commit's wake-up sends the message.
+        await Factory.SetEndpointAsync(Tenant, _receiver.Url(Path), [NotificationTypes.Created]);
+        await Tenant.CreateConversationAsync();
+
+        await Eventually.TrueAsync(() => _receiver.At(Path).Count == 1, "conversation.created sent on commit");
+        Assert.Equal(NotificationTypes.Created, _receiver.At(Path).Single().Type);
     }
 
     private static readonly string[] UnknownTypes = ["conversation.nope"];
@@ -196,6 +208,16 @@ public static class NotificationScenario
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var body = await response.ReadJsonAsync();
         return body.TryGetProperty("secret", out var secret) ? secret.GetString()! : "";
+    }
+
+    /// <summary>
+    /// Moves the clock once no attempt is in flight: the dispatcher sends as soon as a message is
+    /// written, and an attempt still unrecorded when the clock jumps past its lease would be made again.
+    /// </summary>
+    public static async Task AdvanceAsync(this OrchestratorFactory factory, TimeSpan by)
+    {
+        await Eventually.TrueAsync(() => factory.QueryAsync(db => db.NotificationMessages.AllAsync(m => m.ClaimToken == null)), "no attempt in flight");
+        factory.Time.Advance(by);
     }
 
     /// <summary>Runs the dispatcher until the receiver got at least <paramref name="count"/> requests at the path.</summary>

@@ -23,6 +23,7 @@ public sealed partial class ConversationCreator(
     TavusClient tavus,
     IDatabaseDialect dialect,
     UsageReports usage,
+    OutboxSignal outbox,
     TimeProvider time,
     IOptions<WebhooksOptions> webhooks,
     ILogger<ConversationCreator> logger)
@@ -109,11 +110,12 @@ public sealed partial class ConversationCreator(
         {
             var notifies = await db.Conversations.AnyAsync(c => c.Id == pending.Id && c.Status == ConversationStatus.Pending, CancellationToken.None);
             await db.Conversations.Where(c => c.Id == pending.Id).ExecuteUpdateAsync(set, CancellationToken.None);
+            notifies = notifies && await Outbox.AddAsync(db, pending.TenantId, pending.Id, notification, time.GetUtcNow().UtcDateTime, CancellationToken.None);
+            await transaction.CommitAsync(CancellationToken.None);
             if (notifies)
             {
-                await Outbox.AddAsync(db, pending.TenantId, pending.Id, notification, time.GetUtcNow().UtcDateTime, CancellationToken.None);
+                outbox.Raise();
             }
-            await transaction.CommitAsync(CancellationToken.None);
         }
     }
 

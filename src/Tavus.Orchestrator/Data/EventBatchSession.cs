@@ -32,11 +32,14 @@ internal abstract class EventBatchSession : IEventBatchSession
     private readonly DbCommand _apply;
     private readonly DbCommand _heardFrom;
     private readonly OutboxCommands _outbox;
+    private readonly OutboxSignal _signal;
 
     /// <param name="connection">The writer's own connection, open; the session disposes it.</param>
     /// <param name="timestamps">How the provider takes our UTC times.</param>
-    protected EventBatchSession(DbConnection connection, DbType timestamps)
+    /// <param name="signal">Raised after a commit that wrote notifications.</param>
+    protected EventBatchSession(DbConnection connection, DbType timestamps, OutboxSignal signal)
     {
+        _signal = signal;
         Connection = connection;
         _apply = connection.CreateCommand();
         _apply.CommandText = Lifecycle.ApplySql;
@@ -70,6 +73,7 @@ internal abstract class EventBatchSession : IEventBatchSession
         // Events that only tell us the conversation is alive (utterances, unknown types) update it
         // once per batch, not once each.
         var heardFrom = new Dictionary<string, DateTime>();
+        var notifies = false;
         using var transaction = Connection.BeginTransaction();
         _apply.Transaction = transaction;
         _heardFrom.Transaction = transaction;
@@ -85,7 +89,7 @@ internal abstract class EventBatchSession : IEventBatchSession
             write.Event.Id = id;
             outcomes[i] = RecordOutcome.Recorded;
             // Before the event is applied: the notification depends on the status it finds.
-            _outbox.Write(write, transaction);
+            notifies |= _outbox.Write(write, transaction);
             if (Lifecycle.MovesConversation(write))
             {
                 Apply(write);
@@ -100,6 +104,10 @@ internal abstract class EventBatchSession : IEventBatchSession
             HeardFrom(conversationId, receivedAt);
         }
         transaction.Commit();
+        if (notifies)
+        {
+            _signal.Raise();
+        }
         return outcomes;
     }
 

@@ -6,18 +6,23 @@ using Tavus.Orchestrator.Data;
 namespace Tavus.Orchestrator.Notifications;
 
 /// <summary>
-/// Sends the outbox. Every <see cref="NotificationsOptions.PollMilliseconds"/> it claims due
-/// messages tenant by tenant — at most <see cref="NotificationsOptions.MaxConcurrentPerEndpoint"/>
-/// in flight per endpoint, so a slow or dead endpoint holds only its own tenant's messages — and
-/// makes one attempt each. A claim is a lease taken by a conditional update (as the reconciler's):
-/// of several instances, one makes each attempt; a crashed one's lease runs out and the attempt is
-/// made again (at least once; receivers dedupe by <c>webhook-id</c>). Attempt numbers are unique
-/// per message in the database, so an attempt slot is recorded once.
+/// Sends the outbox. A pass claims due messages tenant by tenant — at most
+/// <see cref="NotificationsOptions.MaxConcurrentPerEndpoint"/> in flight per endpoint, so a slow or
+/// dead endpoint holds only its own tenant's messages — and makes one attempt each. Between passes
+/// it sleeps until the <see cref="OutboxSignal"/> says this instance wrote a message or freed a
+/// slot, until the next scheduled retry is due, or at most
+/// <see cref="NotificationsOptions.PollMilliseconds"/> (for messages another instance wrote and
+/// could not send): idle, it costs a query per look, not per second. A claim is a lease taken by a
+/// conditional update (as the reconciler's): of several instances, one makes each attempt; a
+/// crashed one's lease runs out and the attempt is made again (at least once; receivers dedupe by
+/// <c>webhook-id</c>). Attempt numbers are unique per message in the database, so an attempt slot
+/// is recorded once.
 /// </summary>
 public sealed partial class NotificationDispatcher(
     IServiceScopeFactory scopes,
     IDatabaseDialect dialect,
     EndpointSecrets secrets,
+    OutboxSignal signal,
     INotificationObserver observer,
     TimeProvider time,
     IOptions<NotificationsOptions> options,
@@ -34,9 +39,15 @@ public sealed partial class NotificationDispatcher(
         {
             while (!stoppingToken.IsCancellationRequested)
             {
+                var sleep = poll;
+                signal.Reset();
                 try
                 {
                     await RunOnceAsync(stoppingToken);
+                    if (await NextDueAsync(stoppingToken) is { } due)
+                    {
+                        sleep = TimeSpan.FromTicks(Math.Clamp((due - time.GetUtcNow().UtcDateTime).Ticks, 0, poll.Ticks));
+                    }
                 }
                 catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                 {
@@ -44,8 +55,9 @@ public sealed partial class NotificationDispatcher(
                 }
                 // A one-shot wait, not a periodic timer: when the clock jumps (a suspended VM, a test's
                 // fake clock moved by a month) the next pass runs once, not once per missed period.
-                await Task.Delay(poll, time, stoppingToken).ContinueWith(_ => { }, CancellationToken.None,
-                    TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                using var woken = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                await Task.WhenAny(signal.Raised, Task.Delay(sleep, time, woken.Token));
+                await woken.CancelAsync();
             }
         }
         finally
@@ -53,6 +65,23 @@ public sealed partial class NotificationDispatcher(
             // Attempts cut off by the stop are made again once their lease ran out.
             await Task.WhenAll(_running.Keys);
         }
+    }
+
+    /// <summary>
+    /// When the next pending message falls due or its lease runs out, if later than now; null when
+    /// none will. Messages due now that the pass left (their endpoint had no free slot) go when an
+    /// attempt finishes, which raises the signal.
+    /// </summary>
+    private async Task<DateTime?> NextDueAsync(CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
+        return await db.NotificationMessages.AsNoTracking().Where(m => m.Status == MessageStatus.Pending)
+            .Select(m => m.ClaimedUntil != null && m.ClaimedUntil > m.NextAttemptAt ? m.ClaimedUntil.Value : m.NextAttemptAt)
+            .Where(due => due > now)
+            .Select(due => (DateTime?)due)
+            .MinAsync(cancellationToken);
     }
 
     /// <summary>Claims what is due and starts its attempts; returns how many were started.</summary>
@@ -91,6 +120,7 @@ public sealed partial class NotificationDispatcher(
                     _running.TryRemove(done, out _);
                     _inFlight.AddOrUpdate(tenantId, 0, (_, n) => n - 1);
                     Interlocked.Decrement(ref _total);
+                    signal.Raise(); // a slot is free: the endpoint's next messages may go
                 }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
         }

@@ -94,7 +94,8 @@ public static class NotificationMessagesApi
     }
 
     private static async Task<Results<Accepted<NotificationMessageResponse>, ProblemHttpResult>> RetryAsync(
-        string id, HttpContext context, OrchestratorDbContext db, IDatabaseDialect dialect, TimeProvider time, IOptions<NotificationsOptions> options)
+        string id, HttpContext context, OrchestratorDbContext db, IDatabaseDialect dialect, TimeProvider time, IOptions<NotificationsOptions> options,
+        OutboxSignal signal)
     {
         var tenantId = context.User.TenantId();
         var now = time.GetUtcNow().UtcDateTime;
@@ -121,6 +122,7 @@ public static class NotificationMessagesApi
             return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Attempt in flight",
                 detail: "An attempt at this message is being made now; read the message log in a moment.");
         }
+        signal.Raise();
         var response = new NotificationMessageResponse(message.Id, message.EventType, message.ConversationId, MessageStatus.Pending,
             message.CreatedAt, now, message.DeliveredAt, []);
         return TypedResults.Accepted($"/tenant/notifications/messages?status=pending", response);
@@ -128,7 +130,7 @@ public static class NotificationMessagesApi
 
     private static async Task<Results<Accepted<RecoverResponse>, ValidationProblem>> RecoverAsync(
         RecoverRequest request, HttpContext context, OrchestratorDbContext db, IDatabaseDialect dialect, TimeProvider time,
-        IOptions<NotificationsOptions> options)
+        IOptions<NotificationsOptions> options, OutboxSignal signal)
     {
         var now = time.GetUtcNow().UtcDateTime;
         var since = request.Since?.ToUniversalTime();
@@ -162,6 +164,7 @@ public static class NotificationMessagesApi
                     .SetProperty(m => m.NextAttemptAt, now)
                     .SetProperty(m => m.ScheduleStep, step), context.RequestAborted);
         }
+        signal.Raise();
         return TypedResults.Accepted("/tenant/notifications/messages?status=pending", new RecoverResponse(count));
     }
 

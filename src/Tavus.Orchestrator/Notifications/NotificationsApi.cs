@@ -53,6 +53,7 @@ public static partial class NotificationsApi
                     ConnectCallback = (context, cancellationToken) => AddressGuard.ConnectAsync(context, allowPrivate, cancellationToken),
                 };
             });
+        builder.Services.AddSingleton<OutboxSignal>();
         builder.Services.AddSingleton<NotificationDispatcher>();
         builder.Services.AddHostedService(services => services.GetRequiredService<NotificationDispatcher>());
         return builder;

@@ -19,9 +19,12 @@ public sealed class NotificationsOptions : IValidatableObject
     /// <summary>Endpoints on loopback, private or link-local addresses (and plain http); null: true in simulator mode only.</summary>
     public bool? AllowPrivateNetworks { get; set; }
 
-    /// <summary>How often the dispatcher looks for due messages.</summary>
-    [Range(10, 60_000)]
-    public int PollMilliseconds { get; set; } = 1000;
+    /// <summary>
+    /// The longest the dispatcher sleeps between looks. It is woken sooner by what this instance
+    /// writes and by the next scheduled retry; the look finds what other instances wrote and left.
+    /// </summary>
+    [Range(10, 600_000)]
+    public int PollMilliseconds { get; set; } = 10_000;
 
     /// <summary>Attempts in flight to one tenant's endpoint at once: a slow one holds only its own.</summary>
     [Range(1, 100)]

@@ -80,12 +80,12 @@ internal sealed class OutboxCommands : IDisposable
         Add(_insert, "created", timestamps);
     }
 
-    /// <summary>Call before the event is applied to its conversation, in the batch's transaction.</summary>
-    public void Write(EventWrite write, DbTransaction transaction)
+    /// <summary>Call before the event is applied to its conversation, in the batch's transaction; true when a message was written.</summary>
+    public bool Write(EventWrite write, DbTransaction transaction)
     {
         if (!NotificationTypes.MayNotify(write))
         {
-            return;
+            return false;
         }
         _find.Transaction = transaction;
         _find.Parameters[0].Value = write.Event.ConversationId;
@@ -96,7 +96,7 @@ internal sealed class OutboxCommands : IDisposable
         {
             if (!reader.Read())
             {
-                return;
+                return false;
             }
             before = Enum.Parse<ConversationStatus>(reader.GetString(0));
             tenantId = reader.GetString(1);
@@ -104,7 +104,7 @@ internal sealed class OutboxCommands : IDisposable
         }
         if (NotificationTypes.Caused(before, write) is not { } type || !NotificationTypes.Subscribed(eventTypes, type))
         {
-            return;
+            return false;
         }
         _insert.Transaction = transaction;
         var p = _insert.Parameters;
@@ -115,6 +115,7 @@ internal sealed class OutboxCommands : IDisposable
         p[4].Value = write.Event.OccurredAt;
         p[5].Value = write.Event.ReceivedAt;
         _insert.ExecuteNonQuery();
+        return true;
     }
 
     private static void Add(DbCommand command, string name, DbType type)

@@ -112,11 +112,13 @@ public sealed partial class Reconciler
         Func<IQueryable<Conversation>, Task<int>> update, CancellationToken cancellationToken)
     {
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        if (await update(db.Conversations.Where(c => c.Id == id && c.Status == ConversationStatus.Pending && c.TavusId == null)) == 1)
-        {
-            await Outbox.AddAsync(db, tenantId, id, notification, time.GetUtcNow().UtcDateTime, cancellationToken);
-        }
+        var notifies = await update(db.Conversations.Where(c => c.Id == id && c.Status == ConversationStatus.Pending && c.TavusId == null)) == 1
+            && await Outbox.AddAsync(db, tenantId, id, notification, time.GetUtcNow().UtcDateTime, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        if (notifies)
+        {
+            outbox.Raise();
+        }
     }
 
     private static string? TokenOf(string? callbackUrl) =>

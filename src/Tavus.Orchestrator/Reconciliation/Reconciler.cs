@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Tavus.Orchestrator.Conversations;
 using Tavus.Orchestrator.Data;
+using Tavus.Orchestrator.Notifications;
 using Tavus.Orchestrator.Tavus;
 using Tavus.Orchestrator.Webhooks;
 
@@ -17,6 +18,7 @@ namespace Tavus.Orchestrator.Reconciliation;
 public sealed partial class Reconciler(
     IServiceScopeFactory scopes,
     EventWriter writer,
+    OutboxSignal outbox,
     TimeProvider time,
     IOptions<ReconciliationOptions> options,
     IOptions<TavusOptions> tavusOptions,

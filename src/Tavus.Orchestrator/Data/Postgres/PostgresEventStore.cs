@@ -3,19 +3,20 @@ using System.Data.Common;
 using Npgsql;
 using NpgsqlTypes;
 using Tavus.Orchestrator.Conversations;
+using Tavus.Orchestrator.Notifications;
 
 namespace Tavus.Orchestrator.Data.Postgres;
 
 /// <summary>The event writer's batches on PostgreSQL: a batch's inserts go to the server in one round trip.</summary>
-internal sealed class PostgresEventStore(NpgsqlDataSource dataSource) : IEventStore
+internal sealed class PostgresEventStore(NpgsqlDataSource dataSource, OutboxSignal signal) : IEventStore
 {
     private const string InsertEventReturningId = EventBatchSession.InsertEventSql + "\nRETURNING \"Id\";";
 
     public IEventBatchSession Open(CancellationToken cancellationToken) =>
-        new Session(dataSource.OpenConnectionAsync(cancellationToken).AsTask().GetAwaiter().GetResult());
+        new Session(dataSource.OpenConnectionAsync(cancellationToken).AsTask().GetAwaiter().GetResult(), signal);
 
     // Our UTC times are timestamptz columns; DbType.DateTime would mean "without time zone".
-    private sealed class Session(NpgsqlConnection connection) : EventBatchSession(connection, DbType.DateTimeOffset)
+    private sealed class Session(NpgsqlConnection connection, OutboxSignal signal) : EventBatchSession(connection, DbType.DateTimeOffset, signal)
     {
         protected override long?[] InsertAll(IReadOnlyList<EventWrite> batch, DbTransaction transaction)
         {

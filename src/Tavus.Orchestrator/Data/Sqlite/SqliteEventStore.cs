@@ -3,6 +3,7 @@ using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 using Tavus.Orchestrator.Conversations;
+using Tavus.Orchestrator.Notifications;
 
 namespace Tavus.Orchestrator.Data.Sqlite;
 
@@ -11,7 +12,7 @@ namespace Tavus.Orchestrator.Data.Sqlite;
 /// no round trip (<see cref="SqliteInsert"/>); the WAL is checkpointed beside the writer
 /// (<see cref="WalCheckpointer"/>, every <see cref="EventOptions.CheckpointBytes"/>).
 /// </summary>
-internal sealed class SqliteEventStore(SqliteConnections connections, IOptions<EventOptions> options, ILogger<WalCheckpointer> logger)
+internal sealed class SqliteEventStore(SqliteConnections connections, IOptions<EventOptions> options, OutboxSignal signal, ILogger<WalCheckpointer> logger)
     : IEventStore
 {
     public IEventBatchSession Open(CancellationToken cancellationToken)
@@ -19,11 +20,11 @@ internal sealed class SqliteEventStore(SqliteConnections connections, IOptions<E
         var connection = connections.Open();
         var everyBytes = options.Value.CheckpointBytes;
         var checkpointer = everyBytes > 0 ? WalCheckpointer.Start(connection, connections.Open(), everyBytes, logger) : null;
-        return new Session(connection, checkpointer);
+        return new Session(connection, checkpointer, signal);
     }
 
-    private sealed class Session(SqliteConnection connection, WalCheckpointer? checkpointer)
-        : EventBatchSession(connection, DbType.DateTime)
+    private sealed class Session(SqliteConnection connection, WalCheckpointer? checkpointer, OutboxSignal signal)
+        : EventBatchSession(connection, DbType.DateTime, signal)
     {
         private readonly SqliteInsert _insert = new(connection, InsertEventSql);
 
