@@ -25,6 +25,13 @@ public interface IDatabaseDialect
 
     /// <summary>SQL for a timestamp column as whole UTC days since 1970, an integer: the day a usage bucket groups by.</summary>
     string EpochDay(string column);
+
+    /// <summary>
+    /// Whether triggers keep the "UsageDays" rollup (SQLite, which adds up a million rows on one
+    /// core in over a second); else usage adds up the conversations themselves (PostgreSQL, where a
+    /// rollup's few hot rows would serialise every instance's commits).
+    /// </summary>
+    bool KeepsUsageDays { get; }
 }
 
 /// <summary>A writer's turn at the database; disposing it lets the next writer in.</summary>

@@ -5,18 +5,25 @@ using Tavus.Orchestrator.Data;
 namespace Tavus.Orchestrator.Usage;
 
 /// <summary>
-/// Usage as the database adds it up: one grouped aggregate over the conversations' (tenant,
-/// created_at) index, never the conversations themselves. A conversation counts in the window (and
-/// the bucket) it was created in; its minutes are <c>ended_at − created_at</c>. The rows come back
-/// by UTC day, status and end reason (at most a few per day), and are folded into buckets here.
+/// Usage as the database adds it up, never by loading conversations. A conversation counts in the
+/// window (and the bucket) it was created in; its minutes are <c>ended_at − created_at</c>. The rows
+/// come back by UTC day, status and end reason (at most a few per day), and are folded into buckets
+/// here. Where the dialect keeps the "UsageDays" rollup (SQLite, by triggers: see the UsageRollup
+/// migration) whole days are read from it and only a window's partial first and last day from the
+/// conversations; elsewhere one grouped aggregate runs over the conversations' (tenant, created_at) index.
 /// </summary>
 public sealed class UsageReports(OrchestratorDbContext db, IDatabaseDialect dialect, TimeProvider time)
 {
     /// <summary>One tenant's usage in the window: totals and a bucket for every day or month of it, empty ones included.</summary>
     public async Task<UsageReport> ForTenantAsync(string tenantId, UsageWindow window, CancellationToken cancellationToken)
     {
-        var sql = TenantSql(dialect);
-        var rows = await db.Database.SqlQueryRaw<UsageRow>(sql, tenantId, window.From, window.To).ToListAsync(cancellationToken);
+        var rows = new List<UsageRow>();
+        foreach (var (from, to, fromDays) in Parts(window))
+        {
+            rows.AddRange(await (fromDays
+                ? db.Database.SqlQueryRaw<UsageRow>(TenantDaysSql, tenantId, EpochDay(from), EpochDay(to))
+                : db.Database.SqlQueryRaw<UsageRow>(TenantSql(dialect), tenantId, from, to)).ToListAsync(cancellationToken));
+        }
 
         var buckets = window.BucketStarts().ToDictionary(start => start, _ => new UsageTally());
         var totals = new UsageTally();
@@ -33,8 +40,13 @@ public sealed class UsageReports(OrchestratorDbContext db, IDatabaseDialect dial
     /// <summary>Every tenant's totals in the window (tenants with no conversations in it are left out).</summary>
     public async Task<AdminUsageReport> ForAllTenantsAsync(UsageWindow window, CancellationToken cancellationToken)
     {
-        var sql = AllTenantsSql(dialect);
-        var rows = await db.Database.SqlQueryRaw<UsageRow>(sql, window.From, window.To).ToListAsync(cancellationToken);
+        var rows = new List<UsageRow>();
+        foreach (var (from, to, fromDays) in Parts(window))
+        {
+            rows.AddRange(await (fromDays
+                ? db.Database.SqlQueryRaw<UsageRow>(AllTenantsDaysSql, EpochDay(from), EpochDay(to))
+                : db.Database.SqlQueryRaw<UsageRow>(AllTenantsSql(dialect), from, to)).ToListAsync(cancellationToken));
+        }
 
         var tenants = new SortedDictionary<string, UsageTally>(StringComparer.Ordinal);
         var totals = new UsageTally();
@@ -60,11 +72,40 @@ public sealed class UsageReports(OrchestratorDbContext db, IDatabaseDialect dial
     {
         var now = time.GetUtcNow().UtcDateTime;
         var (start, end) = UsageWindow.MonthOf(now);
-        var sql = MonthSql(dialect);
-        var seconds = await db.Database.SqlQueryRaw<double>(sql, tenantId, start, end, now, (now - DateTime.UnixEpoch).TotalSeconds)
+        var seconds = await (dialect.KeepsUsageDays
+            ? db.Database.SqlQueryRaw<double>(MonthFromDaysSql(dialect), tenantId, start, end, now, (now - DateTime.UnixEpoch).TotalSeconds,
+                EpochDay(start), EpochDay(end))
+            : db.Database.SqlQueryRaw<double>(MonthSql(dialect), tenantId, start, end, now, (now - DateTime.UnixEpoch).TotalSeconds))
             .SingleAsync(cancellationToken);
         return Math.Max(0, seconds) / 60;
     }
+
+    /// <summary>
+    /// The window in parts, each read one way: with a rollup, its whole UTC days from "UsageDays"
+    /// (<c>FromDays</c>) and the partial days at either end from the conversations; else all of it
+    /// from the conversations.
+    /// </summary>
+    private IEnumerable<(DateTime From, DateTime To, bool FromDays)> Parts(UsageWindow window)
+    {
+        var firstWholeDay = window.From.TimeOfDay == TimeSpan.Zero ? window.From : window.From.Date.AddDays(1);
+        var endOfWholeDays = window.To.Date;
+        if (!dialect.KeepsUsageDays || firstWholeDay >= endOfWholeDays)
+        {
+            yield return (window.From, window.To, false);
+            yield break;
+        }
+        if (window.From < firstWholeDay)
+        {
+            yield return (window.From, firstWholeDay, false);
+        }
+        yield return (firstWholeDay, endOfWholeDays, true);
+        if (endOfWholeDays < window.To)
+        {
+            yield return (endOfWholeDays, window.To, false);
+        }
+    }
+
+    private static long EpochDay(DateTime midnight) => (long)(midnight - DateTime.UnixEpoch).TotalDays;
 
     // The SQL is ours, with the dialect's fragments for time arithmetic; every value is a parameter.
     private static string SecondsSum(IDatabaseDialect d) =>
@@ -82,6 +123,28 @@ public sealed class UsageReports(OrchestratorDbContext db, IDatabaseDialect dial
         FROM "Conversations"
         WHERE "CreatedAt" >= {0} AND "CreatedAt" < {1}
         GROUP BY "TenantId", "Status", "EndReason"
+        """;
+
+    private const string TenantDaysSql = """
+        SELECT "Day", '' AS "TenantId", "Status", NULLIF("EndReason", '') AS "EndReason", "Count", "Seconds"
+        FROM "UsageDays"
+        WHERE "TenantId" = {0} AND "Day" >= {1} AND "Day" < {2} AND "Count" > 0
+        """;
+
+    private const string AllTenantsDaysSql = """
+        SELECT 0 AS "Day", "TenantId", "Status", NULLIF("EndReason", '') AS "EndReason", SUM("Count") AS "Count", SUM("Seconds") AS "Seconds"
+        FROM "UsageDays"
+        WHERE "Day" >= {0} AND "Day" < {1}
+        GROUP BY "TenantId", "Status", "EndReason"
+        HAVING SUM("Count") > 0
+        """;
+
+    /// <summary>As <see cref="MonthSql"/>: the ended conversations' seconds from the rollup, the running ones' from their rows (the (tenant, status) index).</summary>
+    private static string MonthFromDaysSql(IDatabaseDialect d) => $$"""
+        SELECT COALESCE((SELECT SUM("Seconds") FROM "UsageDays" WHERE "TenantId" = {0} AND "Day" >= {5} AND "Day" < {6}), 0)
+            + COALESCE((SELECT SUM((CASE WHEN "DeadlineAt" < {3} THEN {{d.EpochSeconds("\"DeadlineAt\"")}} ELSE {4} END) - {{d.EpochSeconds("\"CreatedAt\"")}})
+                FROM "Conversations"
+                WHERE "TenantId" = {0} AND "Status" IN ({{Live}}) AND "EndedAt" IS NULL AND "CreatedAt" >= {1} AND "CreatedAt" < {2}), 0) AS "Value"
         """;
 
     private static string MonthSql(IDatabaseDialect d) => $$"""

@@ -16,4 +16,6 @@ internal sealed class PostgresDialect : IDatabaseDialect
     public string EpochSeconds(string column) => $"CAST(extract(epoch from {column}) AS double precision)";
 
     public string EpochDay(string column) => $"CAST(floor(extract(epoch from {column}) / 86400) AS bigint)";
+
+    public bool KeepsUsageDays => false;
 }

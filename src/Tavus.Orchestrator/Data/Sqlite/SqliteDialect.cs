@@ -31,5 +31,7 @@ internal sealed class SqliteDialect : IDatabaseDialect, IDisposable
 
     public string EpochDay(string column) => $"CAST(julianday({column}) - 2440587.5 AS INTEGER)";
 
+    public bool KeepsUsageDays => true;
+
     public void Dispose() => _turn.Dispose();
 }
