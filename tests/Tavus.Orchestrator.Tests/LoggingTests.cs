@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
@@ -102,5 +103,20 @@ public sealed class CallbackLogTests : IAsyncLifetime
         var refused = Assert.Single(requestLines);
         Assert.Equal(LogEventLevel.Information, refused.Level);
         Assert.Equal("401", refused.Properties["StatusCode"].ToString());
+    }
+
+    [Fact]
+    public async Task A_request_line_carries_the_trace_id_of_the_callers_traceparent()
+    {
+        var traceId = ActivityTraceId.CreateRandom();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/webhook?token=nobody") { Content = JsonContent.Create(new { }) };
+        request.Headers.Add("traceparent", $"00-{traceId.ToHexString()}-{ActivitySpanId.CreateRandom().ToHexString()}-01");
+        using var tavus = _factory.CreateClient();
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await tavus.SendAsync(request)).StatusCode);
+
+        var line = Assert.Single(_logs.Events, e => e.MessageTemplate.Text.StartsWith("HTTP ", StringComparison.Ordinal)
+            && e.Properties.TryGetValue("RequestPath", out var path) && path.ToString() == "\"/webhook\"");
+        Assert.Equal(traceId, line.TraceId);
     }
 }
