@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -10,6 +11,9 @@ namespace Tavus.Orchestrator.Usage;
 public static class UsageApi
 {
     public const string Csv = "text/csv";
+
+    private const string FromText = "Start of the window, inclusive: an ISO 8601 date or instant (UTC unless it has an offset); default the start of this UTC month.";
+    private const string ToText = "End of the window, exclusive: an ISO 8601 date or instant; default the start of next UTC month.";
 
     public static WebApplicationBuilder AddUsage(this WebApplicationBuilder builder)
     {
@@ -43,14 +47,9 @@ public static class UsageApi
         return app;
     }
 
-    /// <param name="context">The request.</param>
-    /// <param name="reports">The usage queries.</param>
-    /// <param name="time">The clock, for the default window.</param>
-    /// <param name="from">Start of the window, inclusive: an ISO 8601 date or instant (UTC unless it has an offset); default the start of this UTC month.</param>
-    /// <param name="to">End of the window, exclusive; default the start of next UTC month.</param>
-    /// <param name="granularity">Buckets of a UTC <c>day</c> (default) or <c>month</c>.</param>
     private static async Task<Results<Ok<UsageReport>, ContentHttpResult, ValidationProblem>> TenantUsageAsync(
-        HttpContext context, UsageReports reports, TimeProvider time, string? from, string? to, string? granularity)
+        HttpContext context, UsageReports reports, TimeProvider time, [Description(FromText)] string? from, [Description(ToText)] string? to,
+        [Description("Buckets of a UTC day (default) or month: day or month.")] string? granularity)
     {
         var (window, errors) = UsageWindow.Read(from, to, granularity, time.GetUtcNow().UtcDateTime);
         if (window is null)
@@ -63,13 +62,8 @@ public static class UsageApi
             : TypedResults.Ok(report);
     }
 
-    /// <param name="context">The request.</param>
-    /// <param name="reports">The usage queries.</param>
-    /// <param name="time">The clock, for the default window.</param>
-    /// <param name="from">Start of the window, inclusive: an ISO 8601 date or instant; default the start of this UTC month.</param>
-    /// <param name="to">End of the window, exclusive; default the start of next UTC month.</param>
     private static async Task<Results<Ok<AdminUsageReport>, ValidationProblem>> AdminUsageAsync(
-        HttpContext context, UsageReports reports, TimeProvider time, string? from, string? to)
+        HttpContext context, UsageReports reports, TimeProvider time, [Description(FromText)] string? from, [Description(ToText)] string? to)
     {
         var (window, errors) = UsageWindow.Read(from, to, "month", time.GetUtcNow().UtcDateTime);
         return window is null

@@ -313,6 +313,9 @@ namespace Tavus.Orchestrator.Tests.Generated
         /// <remarks>
         /// Counts conversations created in [from, to) (ISO 8601 dates or instants, default this UTC month). With Accept: text/csv one row per bucket: start, conversations, ended, failed, minutes, then a column per end_reason.
         /// </remarks>
+        /// <param name="from">Start of the window, inclusive: an ISO 8601 date or instant (UTC unless it has an offset); default the start of this UTC month.</param>
+        /// <param name="to">End of the window, exclusive: an ISO 8601 date or instant; default the start of next UTC month.</param>
+        /// <param name="granularity">Buckets of a UTC day (default) or month: day or month.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<UsageReport> GetTenantUsageAsync(string from, string to, string granularity)
@@ -327,6 +330,9 @@ namespace Tavus.Orchestrator.Tests.Generated
         /// <remarks>
         /// Counts conversations created in [from, to) (ISO 8601 dates or instants, default this UTC month). With Accept: text/csv one row per bucket: start, conversations, ended, failed, minutes, then a column per end_reason.
         /// </remarks>
+        /// <param name="from">Start of the window, inclusive: an ISO 8601 date or instant (UTC unless it has an offset); default the start of this UTC month.</param>
+        /// <param name="to">End of the window, exclusive: an ISO 8601 date or instant; default the start of next UTC month.</param>
+        /// <param name="granularity">Buckets of a UTC day (default) or month: day or month.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<UsageReport> GetTenantUsageAsync(string from, string to, string granularity, System.Threading.CancellationToken cancellationToken)
@@ -444,6 +450,8 @@ namespace Tavus.Orchestrator.Tests.Generated
         /// <summary>
         /// Every tenant's totals of conversations, ends, failures and minutes created in [from, to).
         /// </summary>
+        /// <param name="from">Start of the window, inclusive: an ISO 8601 date or instant (UTC unless it has an offset); default the start of this UTC month.</param>
+        /// <param name="to">End of the window, exclusive: an ISO 8601 date or instant; default the start of next UTC month.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual System.Threading.Tasks.Task<AdminUsageReport> GetAdminUsageAsync(string from, string to)
@@ -455,6 +463,8 @@ namespace Tavus.Orchestrator.Tests.Generated
         /// <summary>
         /// Every tenant's totals of conversations, ends, failures and minutes created in [from, to).
         /// </summary>
+        /// <param name="from">Start of the window, inclusive: an ISO 8601 date or instant (UTC unless it has an offset); default the start of this UTC month.</param>
+        /// <param name="to">End of the window, exclusive: an ISO 8601 date or instant; default the start of next UTC month.</param>
         /// <returns>OK</returns>
         /// <exception cref="ApiException">A server side error occurred.</exception>
         public virtual async System.Threading.Tasks.Task<AdminUsageReport> GetAdminUsageAsync(string from, string to, System.Threading.CancellationToken cancellationToken)
