@@ -33,9 +33,11 @@ app.MapTelemetry();
 app.MapTavusSimulatorWhenEnabled();
 app.MapTenants();
 app.MapConversations();
+app.MapAdminConversations();
 app.MapWebhooks();
 app.MapUsage();
 app.MapNotifications();
+app.MapAdminNotificationMessages();
 
 await app.RunAsync();
 

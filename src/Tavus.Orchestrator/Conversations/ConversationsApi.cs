@@ -10,7 +10,7 @@ using Tavus.Orchestrator.Tenants;
 
 namespace Tavus.Orchestrator.Conversations;
 
-public static class ConversationsApi
+public static partial class ConversationsApi
 {
     private const int DefaultPageSize = 20;
     private const int MaxPageSize = 100;
@@ -75,11 +75,17 @@ public static class ConversationsApi
         return app;
     }
 
-    private static async Task<Results<Ok<ConversationPage>, ValidationProblem>> List(
-        HttpContext context, OrchestratorDbContext db, string? status, int? limit, string? cursor)
+    private static Task<Results<Ok<ConversationPage>, ValidationProblem>> List(
+        HttpContext context, OrchestratorDbContext db, string? status, int? limit, string? cursor) =>
+        ListAsync(context, db, context.User.TenantId(), [], status, limit, cursor);
+
+    /// <summary>
+    /// One tenant's conversations (every tenant's when <c>tenantId</c> is null), newest first; the
+    /// caller passes the errors it already found in its own parameters.
+    /// </summary>
+    internal static async Task<Results<Ok<ConversationPage>, ValidationProblem>> ListAsync(HttpContext context, OrchestratorDbContext db,
+        string? tenantId, Dictionary<string, string[]> errors, string? status, int? limit, string? cursor)
     {
-        var tenantId = context.User.TenantId();
-        var errors = new Dictionary<string, string[]>();
         ConversationStatus? statusFilter = null;
         if (!string.IsNullOrEmpty(status))
         {
@@ -112,8 +118,11 @@ public static class ConversationsApi
             return TypedResults.ValidationProblem(errors, title: "Invalid query.");
         }
 
-        var query = db.Conversations.AsNoTracking()
-            .Where(c => c.TenantId == tenantId);
+        var query = db.Conversations.AsNoTracking();
+        if (tenantId is not null)
+        {
+            query = query.Where(c => c.TenantId == tenantId);
+        }
         if (statusFilter is { } s)
         {
             query = query.Where(c => c.Status == s);
@@ -141,8 +150,12 @@ public static class ConversationsApi
         return TypedResults.Ok(ConversationDetailsResponse.From(conversation, events));
     }
 
+    /// <summary>
+    /// Asks Tavus to end the conversation. An operator's request is also recorded in the timeline
+    /// (<see cref="EventKind.EndRequested"/>, source <c>operator</c>), so the end that follows says who asked.
+    /// </summary>
     private static async Task<Results<Ok<ConversationResponse>, Accepted<ConversationResponse>, ProblemHttpResult>> End(
-        string id, HttpContext context, OrchestratorDbContext db, TavusClient tavus)
+        string id, HttpContext context, OrchestratorDbContext db, TavusClient tavus, EventWriter writer, TimeProvider time)
     {
         var conversation = await FindAsync(db.Conversations.AsNoTracking(), context, id);
         if (conversation is null)
@@ -160,6 +173,7 @@ public static class ConversationsApi
                 return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Conversation pending",
                     detail: "Tavus has not confirmed this conversation yet (its create answer did not arrive); retry once it is created.");
         }
+        var asked = time.GetUtcNow().UtcDateTime;
         try
         {
             await tavus.EndConversationAsync(conversation.TavusId!, context.RequestAborted);
@@ -168,7 +182,12 @@ public static class ConversationsApi
         {
             return ex.ToProblem();
         }
-        return TypedResults.Accepted($"/conversations/{conversation.PublicId}", ConversationResponse.From(conversation));
+        var byOperator = context.User.TenantScope() is null;
+        if (byOperator)
+        {
+            await writer.WriteAsync(OperatorEndRequest(conversation, asked, time.GetUtcNow().UtcDateTime), CancellationToken.None);
+        }
+        return TypedResults.Accepted($"{(byOperator ? "/admin" : "")}/conversations/{conversation.PublicId}", ConversationResponse.From(conversation));
     }
 
     private static async Task<Results<Ok<List<EventResponse>>, EventStreamResult, ProblemHttpResult, ValidationProblem>> Events(
@@ -203,17 +222,37 @@ public static class ConversationsApi
         return TypedResults.Ok(events.Select(EventResponse.From).ToList());
     }
 
-    /// <summary>The tenant's own conversation by Tavus' id or ours; another tenant's is not found.</summary>
+    /// <summary>
+    /// The conversation by Tavus' id or ours: a tenant's own (another tenant's is not found), or any
+    /// tenant's for an operator.
+    /// </summary>
     internal static Task<Conversation?> FindAsync(IQueryable<Conversation> conversations, HttpContext context, string id)
     {
-        var tenantId = context.User.TenantId();
+        var tenantId = context.User.TenantScope();
         if (!Conversation.IsPlausibleId(id))
         {
             return Task.FromResult<Conversation?>(null);
         }
         context.SetConversationId(id);
-        return conversations.FirstOrDefaultAsync(c => c.TenantId == tenantId && (c.TavusId == id || c.Id == id), context.RequestAborted);
+        return tenantId is null
+            ? conversations.FirstOrDefaultAsync(c => c.TavusId == id || c.Id == id, context.RequestAborted)
+            : conversations.FirstOrDefaultAsync(c => c.TenantId == tenantId && (c.TavusId == id || c.Id == id), context.RequestAborted);
     }
+
+    /// <summary>The timeline entry of an operator's end: when it was asked, and by whom.</summary>
+    private static EventWrite OperatorEndRequest(Conversation conversation, DateTime asked, DateTime recorded) => new(
+        new ConversationEvent
+        {
+            ConversationId = conversation.Id,
+            Kind = EventKind.EndRequested,
+            EventType = "orchestrator.end_requested",
+            OccurredAt = asked,
+            ReceivedAt = recorded,
+            Source = EventSource.Operator,
+            Properties = """{"requested_by":"operator"}""",
+            DedupeKey = $"end_requested:{Guid.NewGuid():N}",
+        },
+        EventEffect.None, PublicId: conversation.PublicId, TenantId: conversation.TenantId);
 
     /// <summary>The conversation's timeline, in <see cref="Lifecycle.InTimelineOrder"/>.</summary>
     internal static async Task<List<ConversationEvent>> Timeline(OrchestratorDbContext db, string conversationKey, CancellationToken cancellationToken) =>
@@ -221,7 +260,7 @@ public static class ConversationsApi
 
     private static ProblemHttpResult NotFound(string id) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Conversation not found",
-            detail: $"No conversation '{Problems.Quote(id)}' for this tenant.");
+            detail: $"No conversation '{Problems.Quote(id)}'.");
 
     private static string EncodeCursor(Conversation c) =>
         ApiKeys.Base64Url(Encoding.UTF8.GetBytes($"{c.CreatedAt.Ticks.ToString(CultureInfo.InvariantCulture)}|{c.Id}"));

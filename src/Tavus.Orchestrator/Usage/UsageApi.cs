@@ -1,12 +1,13 @@
 using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
 using Tavus.Orchestrator.Hosting;
 using Tavus.Orchestrator.Tenants;
 
 namespace Tavus.Orchestrator.Usage;
 
-/// <summary><c>GET /tenant/usage</c> (JSON or CSV) and <c>GET /admin/usage</c>.</summary>
+/// <summary><c>GET /tenant/usage</c> (JSON or CSV), <c>GET /admin/usage</c> and one tenant's for an operator.</summary>
 public static class UsageApi
 {
     public const string Csv = "text/csv";
@@ -40,7 +41,41 @@ public static class UsageApi
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status403Forbidden);
+
+        app.MapGet("/admin/tenants/{id}/usage", AdminTenantUsageAsync)
+            .WithName("GetAdminTenantUsage")
+            .WithTags("Admin: usage")
+            .RequireAuthorization(AuthSchemes.Admin)
+            .WithSummary("One tenant's usage as GET /tenant/usage shows it to the tenant (JSON): totals and a bucket per UTC day or month.")
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return app;
+    }
+
+    /// <param name="id">The tenant.</param>
+    /// <param name="context">The request.</param>
+    /// <param name="db">The database, for the tenant's existence.</param>
+    /// <param name="reports">The usage queries.</param>
+    /// <param name="time">The clock, for the default window.</param>
+    /// <param name="from">Start of the window, inclusive: an ISO 8601 date or instant; default the start of this UTC month.</param>
+    /// <param name="to">End of the window, exclusive; default the start of next UTC month.</param>
+    /// <param name="granularity">Buckets of a UTC <c>day</c> (default) or <c>month</c>.</param>
+    private static async Task<Results<Ok<UsageReport>, ValidationProblem, ProblemHttpResult>> AdminTenantUsageAsync(
+        string id, HttpContext context, Data.OrchestratorDbContext db, UsageReports reports, TimeProvider time,
+        string? from, string? to, string? granularity)
+    {
+        var (window, errors) = UsageWindow.Read(from, to, granularity, time.GetUtcNow().UtcDateTime);
+        if (window is null)
+        {
+            return TypedResults.ValidationProblem(errors, title: "Invalid query.");
+        }
+        if (!TenantsApi.IsTenantId(id) || !await db.Tenants.AnyAsync(t => t.Id == id, context.RequestAborted))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Tenant not found", detail: $"No tenant '{Problems.Quote(id)}'.");
+        }
+        return TypedResults.Ok(await reports.ForTenantAsync(id, window, context.RequestAborted));
     }
 
     /// <param name="context">The request.</param>
