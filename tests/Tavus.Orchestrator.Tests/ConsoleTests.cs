@@ -76,6 +76,29 @@ public sealed class ConsoleTests(ConsoleFixture fixture) : IntegrationTests<Cons
     }
 
     [BrowserFact]
+    public async Task A_failed_notification_is_listed_and_retried_from_the_page()
+    {
+        await using var receiver = await NotificationReceiver.StartAsync();
+        var path = $"/{Tenant.Id}";
+        await Factory.SetEndpointAsync(Tenant, receiver.Url(path), [Notifications.NotificationTypes.Created]);
+        receiver.Status[path] = 410;
+        await Tenant.CreateConversationAsync();
+        var first = (await Factory.DeliveredAsync(receiver, path, 1)).Single();
+        var page = await SignedInPageAsync();
+
+        var row = page.Locator("#notifications tbody tr", new() { HasText = first.Id });
+        await Expect(row).ToContainTextAsync(Tenant.Id);
+        await Expect(row).ToContainTextAsync("410");
+        receiver.Status[path] = 200;
+        await Factory.SetEndpointAsync(Tenant, receiver.Url(path), [Notifications.NotificationTypes.Created]);
+        await page.GetByRole(AriaRole.Button, new() { Name = $"Retry message {first.Id}" }).ClickAsync();
+
+        await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync($"Message {first.Id} will be sent again now.");
+        Assert.Equal(first.Id, (await Factory.DeliveredAsync(receiver, path, 2))[1].Id);
+        await Expect(row).ToHaveCountAsync(0);
+    }
+
+    [BrowserFact]
     public async Task A_wrong_key_is_refused_and_nothing_is_shown_or_kept()
     {
         var page = await _fixture.NewPageAsync();

@@ -99,7 +99,11 @@ async function refreshTenants() {
   const charted = new Set([...byTenant.values()].sort((a, b) => b.minutes - a.minutes).slice(0, 12).map(t => t.tenant_id));
   const reports = new Map(await Promise.all([...charted].map(async id =>
     [id, await api(`/admin/tenants/${encodeURIComponent(id)}/usage?granularity=day`)])));
-  $('tenants').replaceChildren(...tenants.map(t => tenantCard(t, byTenant.get(t.id), liveOf(t.id), reports.get(t.id))));
+  // Nearest its cap first: live conversations against the concurrency cap, minutes against the quota.
+  const load = t => Math.max(t.policy.max_concurrent_conversations ? liveOf(t.id) / t.policy.max_concurrent_conversations : 0,
+    t.policy.max_minutes_per_month ? (byTenant.get(t.id)?.minutes ?? 0) / t.policy.max_minutes_per_month : 0);
+  const ordered = [...tenants].sort((a, b) => load(b) - load(a) || a.id.localeCompare(b.id));
+  $('tenants').replaceChildren(...ordered.map(t => tenantCard(t, byTenant.get(t.id), liveOf(t.id), reports.get(t.id))));
 }
 
 function meter(label, value, max) {
