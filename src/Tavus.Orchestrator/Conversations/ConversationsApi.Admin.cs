@@ -53,10 +53,25 @@ public static partial class ConversationsApi
         [FromQuery(Name = "tenant_id")] string? tenantId, string? status, int? limit, string? cursor)
     {
         var errors = new Dictionary<string, string[]>();
-        if (tenantId is not null && !TenantsApi.IsTenantId(tenantId))
+        if (!string.IsNullOrEmpty(tenantId) && !TenantsApi.IsTenantId(tenantId))
         {
             errors["tenant_id"] = ["tenant_id is 1–64 characters of a-z, 0-9, '-' or '_', starting with a letter or digit."];
         }
         return ListAsync(context, db, string.IsNullOrEmpty(tenantId) ? null : tenantId, errors, status, limit, cursor);
     }
+
+    /// <summary>The timeline entry of an operator's end: when it was asked, and by whom.</summary>
+    private static EventWrite OperatorEndRequest(Conversation conversation, DateTime asked, DateTime recorded) => new(
+        new ConversationEvent
+        {
+            ConversationId = conversation.Id,
+            Kind = EventKind.EndRequested,
+            EventType = "orchestrator.end_requested",
+            OccurredAt = asked,
+            ReceivedAt = recorded,
+            Source = EventSource.Operator,
+            Properties = """{"requested_by":"operator"}""",
+            DedupeKey = $"end_requested:{Guid.NewGuid():N}",
+        },
+        EventEffect.None, PublicId: conversation.PublicId, TenantId: conversation.TenantId);
 }

@@ -239,21 +239,6 @@ public static partial class ConversationsApi
             : conversations.FirstOrDefaultAsync(c => c.TenantId == tenantId && (c.TavusId == id || c.Id == id), context.RequestAborted);
     }
 
-    /// <summary>The timeline entry of an operator's end: when it was asked, and by whom.</summary>
-    private static EventWrite OperatorEndRequest(Conversation conversation, DateTime asked, DateTime recorded) => new(
-        new ConversationEvent
-        {
-            ConversationId = conversation.Id,
-            Kind = EventKind.EndRequested,
-            EventType = "orchestrator.end_requested",
-            OccurredAt = asked,
-            ReceivedAt = recorded,
-            Source = EventSource.Operator,
-            Properties = """{"requested_by":"operator"}""",
-            DedupeKey = $"end_requested:{Guid.NewGuid():N}",
-        },
-        EventEffect.None, PublicId: conversation.PublicId, TenantId: conversation.TenantId);
-
     /// <summary>The conversation's timeline, in <see cref="Lifecycle.InTimelineOrder"/>.</summary>
     internal static async Task<List<ConversationEvent>> Timeline(OrchestratorDbContext db, string conversationKey, CancellationToken cancellationToken) =>
         Lifecycle.InTimelineOrder(await db.ConversationEvents.AsNoTracking().Where(e => e.ConversationId == conversationKey).ToListAsync(cancellationToken));

@@ -73,7 +73,7 @@ public static class NotificationMessagesApi
         [FromQuery(Name = "tenant_id")] string? tenantId, string? status, int? limit, string? cursor)
     {
         var errors = new Dictionary<string, string[]>();
-        if (tenantId is not null && !TenantsApi.IsTenantId(tenantId))
+        if (!string.IsNullOrEmpty(tenantId) && !TenantsApi.IsTenantId(tenantId))
         {
             errors["tenant_id"] = ["tenant_id is 1–64 characters of a-z, 0-9, '-' or '_', starting with a letter or digit."];
         }
