@@ -54,6 +54,11 @@ public sealed class ConsoleTests(ConsoleFixture fixture) : IntegrationTests<Cons
         await Expect(page.Locator("#live tbody tr", new() { HasText = id })).ToHaveCountAsync(0);
         await Expect(page.Locator("#ends tbody tr", new() { HasText = id })).ToContainTextAsync("participant_absent_timeout");
         await page.ScreenshotAsync(new() { Path = Screenshot("console-timeline.png"), FullPage = true });
+
+        // Closed from the keyboard, the focus goes back to the conversation's own button.
+        await detail.GetByRole(AriaRole.Button, new() { Name = "Close" }).PressAsync("Enter");
+        await Expect(detail).ToBeHiddenAsync();
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = $"Open conversation {id}" })).ToBeFocusedAsync();
     }
 
     [BrowserFact]

@@ -176,14 +176,18 @@ async function showFacts(id) {
     ...(c.ended_at ? fact('Ended', time(c.ended_at)) : []),
     ...(c.end_reason ? fact('End reason', c.shutdown_reason ? `${c.end_reason} (${c.shutdown_reason})` : c.end_reason) : []),
     ...(c.failure_detail ? fact('Failure', c.failure_detail) : []),
-    ...(c.conversation_url ? fact('Room', h('a', { href: c.conversation_url, rel: 'noreferrer', target: '_blank' }, c.conversation_url)) : []));
+    ...(c.conversation_url ? fact('Room', /^https?:\/\//.test(c.conversation_url)
+      ? h('a', { href: c.conversation_url, rel: 'noreferrer', target: '_blank' }, c.conversation_url) : c.conversation_url) : []));
   $('detail-end').hidden = !live;
 }
 
-function closeDetail() {
+function closeDetail({ refocus = false } = {}) {
+  const id = state.detail?.id;
   state.detail?.stream.abort();
   state.detail = null;
   $('detail').hidden = true;
+  // Back to where the operator came from: the conversation's own button, else the page.
+  if (refocus) (document.querySelector(`[data-focus-key="${CSS.escape(`open-${id}`)}"]`) ?? $('main')).focus();
 }
 
 async function openConversation(id) {
@@ -216,7 +220,7 @@ $('sign-in').addEventListener('submit', event => {
   $('admin-key').value = '';
 });
 $('sign-out').addEventListener('click', () => signedOut('Signed out.'));
-$('detail-close').addEventListener('click', closeDetail);
+$('detail-close').addEventListener('click', () => closeDetail({ refocus: true }));
 $('detail-end').addEventListener('click', () => state.detail && endConversation(state.detail.id));
 setInterval(() => {
   const now = Date.now();
