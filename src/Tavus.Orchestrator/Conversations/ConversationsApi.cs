@@ -15,6 +15,9 @@ public static partial class ConversationsApi
     private const int DefaultPageSize = 20;
     private const int MaxPageSize = 100;
 
+    /// <summary>The stream budget operators share; parentheses make it no tenant's id.</summary>
+    private const string OperatorStreams = "(operators)";
+
     public static WebApplicationBuilder AddConversations(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<ConversationsOptions>().BindConfiguration(ConversationsOptions.Section)
@@ -208,10 +211,12 @@ public static partial class ConversationsApi
                 }, title: "Invalid header.");
             }
             var max = streamOptions.Value.MaxStreamsPerTenant;
-            if (live.TryOpenStream(conversation.TenantId, max) is not { } slot)
+            // Operators' streams have a budget of their own: watching a tenant's calls takes none of the tenant's.
+            var byOperator = context.User.TenantScope() is null;
+            if (live.TryOpenStream(byOperator ? OperatorStreams : conversation.TenantId, max) is not { } slot)
             {
                 return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many live streams",
-                    detail: $"This tenant already holds {max} live event streams (Events:MaxStreamsPerTenant); close one first.",
+                    detail: $"{(byOperator ? "Operators" : "This tenant")} already hold{(byOperator ? "" : "s")} {max} live event streams (Events:MaxStreamsPerTenant); close one first.",
                     type: Problems.TooManyStreams);
             }
             // Freed with the request, however it ends: the stream may never be enumerated.
