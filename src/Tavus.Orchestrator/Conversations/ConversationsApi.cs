@@ -176,7 +176,14 @@ public static partial class ConversationsApi
                 return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Conversation pending",
                     detail: "Tavus has not confirmed this conversation yet (its create answer did not arrive); retry once it is created.");
         }
-        var asked = time.GetUtcNow().UtcDateTime;
+        var byOperator = context.User.TenantScope() is null;
+        if (byOperator)
+        {
+            // Committed before Tavus is asked, so the end never shows without the request that caused it;
+            // should Tavus refuse, the answer says so and the timeline keeps what the operator did.
+            var now = time.GetUtcNow().UtcDateTime;
+            await writer.WriteAsync(OperatorEndRequest(conversation, now, now), context.RequestAborted);
+        }
         try
         {
             await tavus.EndConversationAsync(conversation.TavusId!, context.RequestAborted);
@@ -184,11 +191,6 @@ public static partial class ConversationsApi
         catch (TavusException ex)
         {
             return ex.ToProblem();
-        }
-        var byOperator = context.User.TenantScope() is null;
-        if (byOperator)
-        {
-            await writer.WriteAsync(OperatorEndRequest(conversation, asked, time.GetUtcNow().UtcDateTime), CancellationToken.None);
         }
         return TypedResults.Accepted($"{(byOperator ? "/admin" : "")}/conversations/{conversation.PublicId}", ConversationResponse.From(conversation));
     }
