@@ -2,6 +2,7 @@ using Tavus.Orchestrator.Conversations;
 using Tavus.Orchestrator.Data;
 using Tavus.Orchestrator.Hosting;
 using Tavus.Orchestrator.Notifications;
+using Tavus.Orchestrator.OperatorConsole;
 using Tavus.Orchestrator.Reconciliation;
 using Tavus.Orchestrator.Tavus;
 using Tavus.Orchestrator.Telemetry;
@@ -33,9 +34,12 @@ app.MapTelemetry();
 app.MapTavusSimulatorWhenEnabled();
 app.MapTenants();
 app.MapConversations();
+app.MapAdminConversations();
 app.MapWebhooks();
 app.MapUsage();
 app.MapNotifications();
+app.MapAdminNotificationMessages();
+app.MapConsole();
 
 await app.RunAsync();
 

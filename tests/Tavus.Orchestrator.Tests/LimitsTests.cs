@@ -193,6 +193,24 @@ public sealed class LimitsTests(OrchestratorFixture fixture) : IntegrationTests(
     }
 
     [Fact]
+    public async Task Operators_watching_a_tenants_calls_take_none_of_its_live_streams()
+    {
+        await using var factory = new OrchestratorFactory(settings: new() { ["Events:MaxStreamsPerTenant"] = "1" });
+        using var tenant = await factory.CreateTenantAsync("acme");
+        using var admin = factory.CreateAdminClient();
+        var id = (await tenant.CreateConversationAsync()).Str("conversation_id");
+
+        using var operatorStream = await OpenStreamAsync(admin, id, "/admin");
+        using var tenantStream = await OpenStreamAsync(tenant, id);
+        using var secondOperatorStream = await OpenStreamAsync(admin, id, "/admin");
+
+        Assert.Equal(HttpStatusCode.OK, operatorStream.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, tenantStream.StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, secondOperatorStream.StatusCode);
+        Assert.StartsWith("Operators already hold 1", (await secondOperatorStream.ReadJsonAsync()).Str("detail"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_stream_of_a_failed_conversation_sends_its_timeline_and_closes()
     {
         await Factory.SetFaultsAsync(createErrorRate: 1);
@@ -209,9 +227,9 @@ public sealed class LimitsTests(OrchestratorFixture fixture) : IntegrationTests(
         Assert.Equal("", body.Trim());
     }
 
-    private static Task<HttpResponseMessage> OpenStreamAsync(HttpClient tenant, string id)
+    private static Task<HttpResponseMessage> OpenStreamAsync(HttpClient tenant, string id, string prefix = "")
     {
-        var request = new HttpRequestMessage(HttpMethod.Get, $"/conversations/{id}/events");
+        var request = new HttpRequestMessage(HttpMethod.Get, $"{prefix}/conversations/{id}/events");
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
         return tenant.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
     }

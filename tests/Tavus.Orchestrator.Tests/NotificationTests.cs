@@ -11,9 +11,13 @@ namespace Tavus.Orchestrator.Tests;
 
 /// <summary>
 /// A host whose clock starts at the real time, so that a verifier with a ±5 minute window (the
-/// StandardWebhooks package) accepts what it signs.
+/// StandardWebhooks package) accepts what it signs. Attempts may take their longest (120 s), so a
+/// lease (that plus a minute) outlasts the tests' clock moves of two minutes: the dispatcher sends as
+/// soon as a message is written, and an attempt in flight when the clock jumps past its lease would
+/// be made again.
 /// </summary>
-public sealed class NotificationFixture() : OrchestratorFixture(null, new FakeTimeProvider(DateTimeOffset.UtcNow));
+public sealed class NotificationFixture() : OrchestratorFixture(
+    new() { ["Notifications:AttemptTimeoutSeconds"] = "120" }, new FakeTimeProvider(DateTimeOffset.UtcNow));
 
 /// <summary>Tenant notifications end to end: a real Kestrel receiver, verified by another implementation than our signer.</summary>
 public sealed class NotificationTests(NotificationFixture fixture) : IntegrationTests<NotificationFixture>(fixture)

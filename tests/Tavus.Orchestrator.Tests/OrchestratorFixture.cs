@@ -25,14 +25,14 @@ public class OrchestratorFixture : IAsyncLifetime
 
     public OrchestratorFactory Factory { get; }
 
-    public Task InitializeAsync()
+    public virtual Task InitializeAsync()
     {
         // Start the host (and migrate its database) once, before the first test's clock starts.
         _ = Factory.Server;
         return Task.CompletedTask;
     }
 
-    public async Task DisposeAsync() => await Factory.DisposeAsync();
+    public virtual async Task DisposeAsync() => await Factory.DisposeAsync();
 }
 
 /// <summary>

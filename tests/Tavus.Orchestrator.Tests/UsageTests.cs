@@ -4,7 +4,7 @@ using static Tavus.Orchestrator.Tests.UsageSeed;
 
 namespace Tavus.Orchestrator.Tests;
 
-/// <summary>GET /tenant/usage and /admin/usage: totals, buckets on UTC edges, CSV, isolation, refusals.</summary>
+/// <summary>GET /tenant/usage, /admin/usage and one tenant's for an operator: totals, buckets on UTC edges, CSV, isolation, refusals.</summary>
 public sealed class UsageTests(OrchestratorFixture fixture) : IntegrationTests(fixture)
 {
     private async Task SeedAprilAndMayAsync(string tenantId)
@@ -15,6 +15,22 @@ public sealed class UsageTests(OrchestratorFixture fixture) : IntegrationTests(f
         await Factory.SeedAsync(tenantId, Utc(2025, 5, 2, 12, 0, 0), ConversationStatus.Failed);
         await Factory.SeedAsync(tenantId, Utc(2025, 5, 31, 23, 59, 59), ConversationStatus.Active);
         await Factory.SeedAsync(tenantId, Utc(2025, 6, 1, 0, 0, 0), ConversationStatus.Ended, 7, "participant_absent_timeout");
+    }
+
+    [Fact]
+    public async Task An_operator_reads_one_tenants_days_as_the_tenant_would()
+    {
+        await SeedAprilAndMayAsync(Tenant.Id);
+        using var admin = Factory.CreateAdminClient();
+
+        var asTenant = await (await Tenant.GetAsync("/tenant/usage?from=2025-05-01&to=2025-06-01")).Content.ReadAsStringAsync();
+        var asOperator = await admin.GetAsync($"/admin/tenants/{Tenant.Id}/usage?from=2025-05-01&to=2025-06-01");
+
+        Assert.Equal(HttpStatusCode.OK, asOperator.StatusCode);
+        Assert.Equal(asTenant, await asOperator.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync("/admin/tenants/no-such-tenant/usage")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await admin.GetAsync($"/admin/tenants/{Tenant.Id}/usage?granularity=hour")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await Tenant.GetAsync($"/admin/tenants/{Tenant.Id}/usage")).StatusCode);
     }
 
     [Fact]

@@ -10,6 +10,8 @@ public enum EventKind
     TranscriptionReady,
     RecordingReady,
     PerceptionAnalysis,
+    /// <summary>An operator asked Tavus to end the call (the end itself follows as <see cref="Ended"/>).</summary>
+    EndRequested,
     Unknown,
 }
 
@@ -17,6 +19,8 @@ public enum EventSource
 {
     Webhook,
     Reconciler,
+    /// <summary>Recorded by this service for an operator's action.</summary>
+    Operator,
 }
 
 /// <summary>One entry of a conversation's timeline: a callback or what the reconciler found.</summary>

@@ -10,10 +10,13 @@ using Tavus.Orchestrator.Tenants;
 
 namespace Tavus.Orchestrator.Conversations;
 
-public static class ConversationsApi
+public static partial class ConversationsApi
 {
     private const int DefaultPageSize = 20;
     private const int MaxPageSize = 100;
+
+    /// <summary>The stream budget operators share; parentheses make it no tenant's id.</summary>
+    private const string OperatorStreams = "(operators)";
 
     public static WebApplicationBuilder AddConversations(this WebApplicationBuilder builder)
     {
@@ -75,11 +78,17 @@ public static class ConversationsApi
         return app;
     }
 
-    private static async Task<Results<Ok<ConversationPage>, ValidationProblem>> List(
-        HttpContext context, OrchestratorDbContext db, string? status, int? limit, string? cursor)
+    private static Task<Results<Ok<ConversationPage>, ValidationProblem>> List(
+        HttpContext context, OrchestratorDbContext db, string? status, int? limit, string? cursor) =>
+        ListAsync(context, db, context.User.TenantId(), [], status, limit, cursor);
+
+    /// <summary>
+    /// One tenant's conversations (every tenant's when <c>tenantId</c> is null), newest first; the
+    /// caller passes the errors it already found in its own parameters.
+    /// </summary>
+    internal static async Task<Results<Ok<ConversationPage>, ValidationProblem>> ListAsync(HttpContext context, OrchestratorDbContext db,
+        string? tenantId, Dictionary<string, string[]> errors, string? status, int? limit, string? cursor)
     {
-        var tenantId = context.User.TenantId();
-        var errors = new Dictionary<string, string[]>();
         ConversationStatus? statusFilter = null;
         if (!string.IsNullOrEmpty(status))
         {
@@ -112,8 +121,11 @@ public static class ConversationsApi
             return TypedResults.ValidationProblem(errors, title: "Invalid query.");
         }
 
-        var query = db.Conversations.AsNoTracking()
-            .Where(c => c.TenantId == tenantId);
+        var query = db.Conversations.AsNoTracking();
+        if (tenantId is not null)
+        {
+            query = query.Where(c => c.TenantId == tenantId);
+        }
         if (statusFilter is { } s)
         {
             query = query.Where(c => c.Status == s);
@@ -141,8 +153,12 @@ public static class ConversationsApi
         return TypedResults.Ok(ConversationDetailsResponse.From(conversation, events));
     }
 
+    /// <summary>
+    /// Asks Tavus to end the conversation. An operator's request is also recorded in the timeline
+    /// (<see cref="EventKind.EndRequested"/>, source <c>operator</c>), so the end that follows says who asked.
+    /// </summary>
     private static async Task<Results<Ok<ConversationResponse>, Accepted<ConversationResponse>, ProblemHttpResult>> End(
-        string id, HttpContext context, OrchestratorDbContext db, TavusClient tavus)
+        string id, HttpContext context, OrchestratorDbContext db, TavusClient tavus, EventWriter writer, TimeProvider time)
     {
         var conversation = await FindAsync(db.Conversations.AsNoTracking(), context, id);
         if (conversation is null)
@@ -160,6 +176,14 @@ public static class ConversationsApi
                 return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Conversation pending",
                     detail: "Tavus has not confirmed this conversation yet (its create answer did not arrive); retry once it is created.");
         }
+        var byOperator = context.User.TenantScope() is null;
+        if (byOperator)
+        {
+            // Committed before Tavus is asked, so the end never shows without the request that caused it;
+            // should Tavus refuse, the answer says so and the timeline keeps what the operator did.
+            var now = time.GetUtcNow().UtcDateTime;
+            await writer.WriteAsync(OperatorEndRequest(conversation, now, now), context.RequestAborted);
+        }
         try
         {
             await tavus.EndConversationAsync(conversation.TavusId!, context.RequestAborted);
@@ -168,7 +192,7 @@ public static class ConversationsApi
         {
             return ex.ToProblem();
         }
-        return TypedResults.Accepted($"/conversations/{conversation.PublicId}", ConversationResponse.From(conversation));
+        return TypedResults.Accepted($"{(byOperator ? "/admin" : "")}/conversations/{conversation.PublicId}", ConversationResponse.From(conversation));
     }
 
     private static async Task<Results<Ok<List<EventResponse>>, EventStreamResult, ProblemHttpResult, ValidationProblem>> Events(
@@ -189,10 +213,12 @@ public static class ConversationsApi
                 }, title: "Invalid header.");
             }
             var max = streamOptions.Value.MaxStreamsPerTenant;
-            if (live.TryOpenStream(conversation.TenantId, max) is not { } slot)
+            // Operators' streams have a budget of their own: watching a tenant's calls takes none of the tenant's.
+            var byOperator = context.User.TenantScope() is null;
+            if (live.TryOpenStream(byOperator ? OperatorStreams : conversation.TenantId, max) is not { } slot)
             {
                 return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many live streams",
-                    detail: $"This tenant already holds {max} live event streams (Events:MaxStreamsPerTenant); close one first.",
+                    detail: $"{(byOperator ? "Operators" : "This tenant")} already hold{(byOperator ? "" : "s")} {max} live event streams (Events:MaxStreamsPerTenant); close one first.",
                     type: Problems.TooManyStreams);
             }
             // Freed with the request, however it ends: the stream may never be enumerated.
@@ -203,16 +229,21 @@ public static class ConversationsApi
         return TypedResults.Ok(events.Select(EventResponse.From).ToList());
     }
 
-    /// <summary>The tenant's own conversation by Tavus' id or ours; another tenant's is not found.</summary>
+    /// <summary>
+    /// The conversation by Tavus' id or ours: a tenant's own (another tenant's is not found), or any
+    /// tenant's for an operator.
+    /// </summary>
     internal static Task<Conversation?> FindAsync(IQueryable<Conversation> conversations, HttpContext context, string id)
     {
-        var tenantId = context.User.TenantId();
+        var tenantId = context.User.TenantScope();
         if (!Conversation.IsPlausibleId(id))
         {
             return Task.FromResult<Conversation?>(null);
         }
         context.SetConversationId(id);
-        return conversations.FirstOrDefaultAsync(c => c.TenantId == tenantId && (c.TavusId == id || c.Id == id), context.RequestAborted);
+        return tenantId is null
+            ? conversations.FirstOrDefaultAsync(c => c.TavusId == id || c.Id == id, context.RequestAborted)
+            : conversations.FirstOrDefaultAsync(c => c.TenantId == tenantId && (c.TavusId == id || c.Id == id), context.RequestAborted);
     }
 
     /// <summary>The conversation's timeline, in <see cref="Lifecycle.InTimelineOrder"/>.</summary>
@@ -221,7 +252,7 @@ public static class ConversationsApi
 
     private static ProblemHttpResult NotFound(string id) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Conversation not found",
-            detail: $"No conversation '{Problems.Quote(id)}' for this tenant.");
+            detail: $"No conversation '{Problems.Quote(id)}'.");
 
     private static string EncodeCursor(Conversation c) =>
         ApiKeys.Base64Url(Encoding.UTF8.GetBytes($"{c.CreatedAt.Ticks.ToString(CultureInfo.InvariantCulture)}|{c.Id}"));

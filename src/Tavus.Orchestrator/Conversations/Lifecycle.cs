@@ -15,13 +15,14 @@ public static class Lifecycle
         _ => EventKind.Unknown,
     };
 
-    /// <summary>Where an event stands in a call's life: joined, ended, then what comes after the end.</summary>
+    /// <summary>Where an event stands in a call's life: joined, asked to end, ended, then what comes after the end.</summary>
     public static int Rank(EventKind kind) => kind switch
     {
         EventKind.ReplicaJoined => 0,
-        EventKind.Ended => 1,
-        EventKind.Unknown => 1,
-        _ => 2,
+        EventKind.EndRequested => 1,
+        EventKind.Ended => 2,
+        EventKind.Unknown => 2,
+        _ => 3,
     };
 
     /// <summary>

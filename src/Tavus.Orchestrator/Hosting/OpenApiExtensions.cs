@@ -24,6 +24,8 @@ public static class OpenApiExtensions
         ["Admin: tenants"] = "Operators manage tenants, their policies and keys.",
         ["Usage"] = "The calling tenant's conversations, ends and minutes, by UTC day or month; JSON or CSV.",
         ["Admin: usage"] = "Operators read every tenant's usage.",
+        ["Admin: conversations"] = "Operators see every tenant's conversations and their live timelines, and end them (the operator console's view).",
+        ["Admin: notifications"] = "Operators read every tenant's notification messages and send a failed one again.",
         ["Tavus callbacks"] = "Where Tavus posts a conversation's events (its callback_url).",
         ["Tavus simulator"] = "The built-in Tavus (simulator mode): Tavus' conversation API.",
         ["Tavus simulator control"] = "The built-in Tavus' test controls: participants, faults, sent callbacks.",

@@ -37,6 +37,7 @@ public sealed record NotificationAttemptResponse(int Number, DateTime AttemptedA
 /// <summary>A message with its attempts; <c>id</c> is its <c>webhook-id</c>.</summary>
 public sealed record NotificationMessageResponse(
     string Id,
+    string TenantId,
     string Type,
     string ConversationId,
     MessageStatus Status,

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Tavus.Orchestrator.Data;
@@ -9,7 +10,10 @@ using Tavus.Orchestrator.Tenants;
 
 namespace Tavus.Orchestrator.Notifications;
 
-/// <summary>The delivery log, a retry of one message, and recovery of every failed one in a window.</summary>
+/// <summary>
+/// The delivery log, a retry of one message, and recovery of every failed one in a window; the log
+/// and the retry also for an operator, over every tenant (<see cref="TenantClaims.TenantScope"/>).
+/// </summary>
 public static class NotificationMessagesApi
 {
     private const int DefaultPageSize = 20;
@@ -36,10 +40,50 @@ public static class NotificationMessagesApi
         return tenant;
     }
 
-    private static async Task<Results<Ok<NotificationMessagePage>, ValidationProblem>> ListAsync(
-        HttpContext context, OrchestratorDbContext db, string? status, int? limit, string? cursor)
+    public static IEndpointRouteBuilder MapAdminNotificationMessages(this IEndpointRouteBuilder app)
+    {
+        var admin = app.MapGroup("/admin/notifications")
+            .WithTags("Admin: notifications")
+            .RequireAuthorization(AuthSchemes.Admin)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden);
+        admin.MapGet("/messages", AdminListAsync)
+            .WithName("AdminListNotificationMessages")
+            .WithSummary("Messages of every tenant (or of tenant_id), newest first, each with its attempts.")
+            .ProducesValidationProblem();
+        admin.MapPost("/messages/{id}/retry", RetryAsync)
+            .WithName("AdminRetryNotificationMessage")
+            .WithSummary("Send one message of any tenant again now, with the same webhook-id.")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        return app;
+    }
+
+    private static Task<Results<Ok<NotificationMessagePage>, ValidationProblem>> ListAsync(
+        HttpContext context, OrchestratorDbContext db, string? status, int? limit, string? cursor) =>
+        PageAsync(context, db, context.User.TenantId(), [], status, limit, cursor);
+
+    /// <param name="context">The request.</param>
+    /// <param name="db">The database.</param>
+    /// <param name="tenantId">Only this tenant's messages; every tenant's when left out.</param>
+    /// <param name="status">Only messages in this status: pending, delivered or failed.</param>
+    /// <param name="limit">Page size, 1–100 (default 20).</param>
+    /// <param name="cursor">next_cursor of the previous page.</param>
+    private static Task<Results<Ok<NotificationMessagePage>, ValidationProblem>> AdminListAsync(HttpContext context, OrchestratorDbContext db,
+        [FromQuery(Name = "tenant_id")] string? tenantId, string? status, int? limit, string? cursor)
     {
         var errors = new Dictionary<string, string[]>();
+        if (!string.IsNullOrEmpty(tenantId) && !TenantsApi.IsTenantId(tenantId))
+        {
+            errors["tenant_id"] = ["tenant_id is 1–64 characters of a-z, 0-9, '-' or '_', starting with a letter or digit."];
+        }
+        return PageAsync(context, db, string.IsNullOrEmpty(tenantId) ? null : tenantId, errors, status, limit, cursor);
+    }
+
+    /// <summary>One tenant's messages (every tenant's when <c>tenantId</c> is null), after the caller's own errors.</summary>
+    private static async Task<Results<Ok<NotificationMessagePage>, ValidationProblem>> PageAsync(HttpContext context, OrchestratorDbContext db,
+        string? tenantId, Dictionary<string, string[]> errors, string? status, int? limit, string? cursor)
+    {
         MessageStatus? statusFilter = null;
         if (!string.IsNullOrEmpty(status))
         {
@@ -68,8 +112,11 @@ public static class NotificationMessagesApi
             return TypedResults.ValidationProblem(errors, title: "Invalid query.");
         }
 
-        var tenantId = context.User.TenantId();
-        var query = db.NotificationMessages.AsNoTracking().Where(m => m.TenantId == tenantId);
+        var query = db.NotificationMessages.AsNoTracking();
+        if (tenantId is not null)
+        {
+            query = query.Where(m => m.TenantId == tenantId);
+        }
         if (statusFilter is { } s)
         {
             query = query.Where(m => m.Status == s);
@@ -86,7 +133,7 @@ public static class NotificationMessagesApi
         var conversationKeys = shown.Select(m => m.ConversationId).Distinct().ToList();
         var publicIds = await db.Conversations.AsNoTracking().Where(c => conversationKeys.Contains(c.Id))
             .ToDictionaryAsync(c => c.Id, c => c.TavusId ?? c.Id, context.RequestAborted);
-        var data = shown.Select(m => new NotificationMessageResponse(m.Id, m.EventType, publicIds.GetValueOrDefault(m.ConversationId, m.ConversationId),
+        var data = shown.Select(m => new NotificationMessageResponse(m.Id, m.TenantId, m.EventType, publicIds.GetValueOrDefault(m.ConversationId, m.ConversationId),
             m.Status, m.CreatedAt, m.NextAttemptAt, m.DeliveredAt,
             attempts[m.Id].OrderBy(a => a.Number).Select(NotificationAttemptResponse.From).ToList())).ToList();
         var next = page.Count > pageSize ? EncodeCursor(shown[^1]) : null;
@@ -97,14 +144,15 @@ public static class NotificationMessagesApi
         string id, HttpContext context, OrchestratorDbContext db, IDatabaseDialect dialect, TimeProvider time, IOptions<NotificationsOptions> options,
         OutboxSignal signal)
     {
-        var tenantId = context.User.TenantId();
+        var tenantId = context.User.TenantScope();
         var now = time.GetUtcNow().UtcDateTime;
         var message = id.Length > 40 ? null
-            : await db.NotificationMessages.AsNoTracking().FirstOrDefaultAsync(m => m.Id == id && m.TenantId == tenantId, context.RequestAborted);
+            : await db.NotificationMessages.AsNoTracking()
+                .FirstOrDefaultAsync(m => m.Id == id && (tenantId == null || m.TenantId == tenantId), context.RequestAborted);
         if (message is null)
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Message not found",
-                detail: $"No notification message '{Problems.Quote(id)}' for this tenant.");
+                detail: $"No notification message '{Problems.Quote(id)}'{(tenantId is null ? "" : " for this tenant")}.");
         }
         // A failed message gets one attempt; a pending one keeps what is left of its schedule.
         var step = message.Status == MessageStatus.Pending ? message.ScheduleStep : options.Value.Schedule.Count;
@@ -123,9 +171,9 @@ public static class NotificationMessagesApi
                 detail: "An attempt at this message is being made now; read the message log in a moment.");
         }
         signal.Raise();
-        var response = new NotificationMessageResponse(message.Id, message.EventType, message.ConversationId, MessageStatus.Pending,
+        var response = new NotificationMessageResponse(message.Id, message.TenantId, message.EventType, message.ConversationId, MessageStatus.Pending,
             message.CreatedAt, now, message.DeliveredAt, []);
-        return TypedResults.Accepted($"/tenant/notifications/messages?status=pending", response);
+        return TypedResults.Accepted(tenantId is null ? "/admin/notifications/messages?status=pending" : "/tenant/notifications/messages?status=pending", response);
     }
 
     private static async Task<Results<Accepted<RecoverResponse>, ValidationProblem>> RecoverAsync(

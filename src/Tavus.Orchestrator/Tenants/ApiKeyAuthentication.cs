@@ -78,7 +78,7 @@ internal sealed class AdminKeyHandler(
             refusals.Count(Context, RefusalKind.Authentication);
             return Task.FromResult(AuthenticateResult.Fail("Wrong admin key."));
         }
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Role, "admin")], Scheme.Name);
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Role, TenantClaims.OperatorRole)], Scheme.Name);
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), Scheme.Name)));
     }
 
@@ -117,6 +117,15 @@ internal static class KeyGuessing
 
 public static class TenantClaims
 {
+    /// <summary>The role the operator key grants.</summary>
+    public const string OperatorRole = "admin";
+
+    /// <summary>
+    /// Whose data a request may see: the tenant's own id, or null for an operator, who sees every
+    /// tenant's. Only called behind the tenant or the operator policy.
+    /// </summary>
+    public static string? TenantScope(this ClaimsPrincipal user) => user.IsInRole(OperatorRole) ? null : user.TenantId();
+
     /// <summary>The authenticated tenant's id; only called behind the tenant policy.</summary>
     public static string TenantId(this ClaimsPrincipal user) =>
         user.FindFirstValue(AuthSchemes.TenantIdClaim) ?? throw new InvalidOperationException("No tenant on this request.");

@@ -80,6 +80,9 @@ public static partial class TenantsApi
     [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,63}$")]
     private static partial Regex TenantIdPattern();
 
+    /// <summary>Whether the text has the shape of a tenant id (anything else names no tenant).</summary>
+    public static bool IsTenantId(string text) => TenantIdPattern().IsMatch(text);
+
     private static async Task<Results<Created<CreatedTenantResponse>, ValidationProblem, ProblemHttpResult>> CreateTenant(
         CreateTenantRequest request, OrchestratorDbContext db, TimeProvider time, CancellationToken cancellationToken)
     {

@@ -2,12 +2,13 @@ using System.ComponentModel;
 using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
 using Tavus.Orchestrator.Hosting;
 using Tavus.Orchestrator.Tenants;
 
 namespace Tavus.Orchestrator.Usage;
 
-/// <summary><c>GET /tenant/usage</c> (JSON or CSV) and <c>GET /admin/usage</c>.</summary>
+/// <summary><c>GET /tenant/usage</c> (JSON or CSV), <c>GET /admin/usage</c> and one tenant's for an operator.</summary>
 public static class UsageApi
 {
     public const string Csv = "text/csv";
@@ -44,7 +45,35 @@ public static class UsageApi
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status403Forbidden);
+
+        app.MapGet("/admin/tenants/{id}/usage", AdminTenantUsageAsync)
+            .WithName("GetAdminTenantUsage")
+            .WithTags("Admin: usage")
+            .RequireAuthorization(AuthSchemes.Admin)
+            .WithSummary("One tenant's usage as GET /tenant/usage shows it to the tenant (JSON): totals and a bucket per UTC day or month.")
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return app;
+    }
+
+    /// <summary>One tenant's report, as the tenant reads it, for an operator; 404 for no such tenant.</summary>
+    private static async Task<Results<Ok<UsageReport>, ValidationProblem, ProblemHttpResult>> AdminTenantUsageAsync(
+        string id, HttpContext context, Data.OrchestratorDbContext db, UsageReports reports, TimeProvider time,
+        [Description(FromText)] string? from, [Description(ToText)] string? to,
+        [Description("Buckets of a UTC day (default) or month: day or month.")] string? granularity)
+    {
+        var (window, errors) = UsageWindow.Read(from, to, granularity, time.GetUtcNow().UtcDateTime);
+        if (window is null)
+        {
+            return TypedResults.ValidationProblem(errors, title: "Invalid query.");
+        }
+        if (!TenantsApi.IsTenantId(id) || !await db.Tenants.AnyAsync(t => t.Id == id, context.RequestAborted))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Tenant not found", detail: $"No tenant '{Problems.Quote(id)}'.");
+        }
+        return TypedResults.Ok(await reports.ForTenantAsync(id, window, context.RequestAborted));
     }
 
     private static async Task<Results<Ok<UsageReport>, ContentHttpResult, ValidationProblem>> TenantUsageAsync(
