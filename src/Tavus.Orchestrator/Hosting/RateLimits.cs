@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
-using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -36,43 +36,33 @@ public enum RefusalKind
 
 /// <summary>
 /// Refusals per remote address (a stranger guessing callback tokens or keys): each refusal spends a
-/// permit of its address's one-minute window, and once the window is spent that address is answered
-/// 429 before any lookup — so guessing costs the guesser time, not us work.
+/// token of its address's bucket (the per-minute budget, refilled over the minute), and once it is
+/// spent that address is answered 429 before any lookup — so guessing costs the guesser time, not us work.
 /// </summary>
-public sealed class Refusals : IDisposable
+public sealed class Refusals(IOptions<RateLimitOptions> options, TimeProvider time)
 {
-    private readonly PartitionedRateLimiter<(RefusalKind Kind, string Address)> _limiter;
-
-    public Refusals(IOptions<RateLimitOptions> options)
-    {
-        var settings = options.Value;
-        _limiter = PartitionedRateLimiter.Create<(RefusalKind Kind, string Address), (RefusalKind Kind, string Address)>(key =>
-            !settings.Enabled
-                ? RateLimitPartition.GetNoLimiter(key)
-                : RateLimitPartition.GetFixedWindowLimiter(key, k => new FixedWindowRateLimiterOptions
-                {
-                    PermitLimit = k.Kind == RefusalKind.Webhook ? settings.WebhookRefusalsPerMinute : settings.AuthFailuresPerMinute,
-                    Window = TimeSpan.FromMinutes(1),
-                    QueueLimit = 0,
-                }));
-    }
+    private readonly TokenBuckets<string> _webhook = new(options.Value.WebhookRefusalsPerMinute, TimeSpan.FromMinutes(1), time);
+    private readonly TokenBuckets<string> _authentication = new(options.Value.AuthFailuresPerMinute, TimeSpan.FromMinutes(1), time);
 
     /// <summary>False, with how long to wait, when this address has spent its refusals for now.</summary>
     public bool MayTry(HttpContext context, RefusalKind kind, out TimeSpan retryAfter)
     {
-        // Zero permits: asks whether any are left without spending one.
-        using var lease = _limiter.AttemptAcquire(Key(context, kind), 0);
-        retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromMinutes(1);
-        return lease.IsAcquired;
+        retryAfter = TimeSpan.Zero;
+        return !options.Value.Enabled || Buckets(kind).TryTake(Address(context), 0, out retryAfter);
     }
 
     /// <summary>Spends one of the address's refusals.</summary>
-    public void Count(HttpContext context, RefusalKind kind) => _limiter.AttemptAcquire(Key(context, kind)).Dispose();
+    public void Count(HttpContext context, RefusalKind kind)
+    {
+        if (options.Value.Enabled)
+        {
+            Buckets(kind).TryTake(Address(context), 1, out _);
+        }
+    }
 
-    private static (RefusalKind, string) Key(HttpContext context, RefusalKind kind) =>
-        (kind, context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+    private TokenBuckets<string> Buckets(RefusalKind kind) => kind == RefusalKind.Webhook ? _webhook : _authentication;
 
-    public void Dispose() => _limiter.Dispose();
+    private static string Address(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
 }
 
 public static class RateLimits
@@ -85,31 +75,30 @@ public static class RateLimits
         builder.Services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.Section)
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<Refusals>();
-        builder.Services.AddRateLimiter(limiter =>
-        {
-            limiter.AddPolicy(TenantPolicy, context =>
-            {
-                var settings = context.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value;
-                var tenant = context.User.FindFirst(AuthSchemes.TenantIdClaim)?.Value ?? "";
-                return !settings.Enabled
-                    ? RateLimitPartition.GetNoLimiter(tenant)
-                    : RateLimitPartition.GetTokenBucketLimiter(tenant, _ => new TokenBucketRateLimiterOptions
-                    {
-                        TokenLimit = settings.RequestsPerSecond,
-                        TokensPerPeriod = settings.RequestsPerSecond,
-                        ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-                        QueueLimit = 0,
-                    });
-            });
-            limiter.OnRejected = (rejected, _) =>
-            {
-                var wait = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromSeconds(1);
-                return new ValueTask(TooManyAsync(rejected.HttpContext, wait,
-                    $"This tenant's key is limited to {rejected.HttpContext.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value.RequestsPerSecond} requests per second."));
-            };
-        });
+        builder.Services.AddSingleton(services => new TenantRequestBuckets(new TokenBuckets<string>(
+            services.GetRequiredService<IOptions<RateLimitOptions>>().Value.RequestsPerSecond, TimeSpan.FromSeconds(1),
+            services.GetRequiredService<TimeProvider>())));
         return builder;
     }
+
+    /// <summary>
+    /// After authentication: a request to an endpoint marked <c>RequireRateLimiting(TenantPolicy)</c>
+    /// takes a token of its tenant's bucket, or is 429. (ASP.NET Core's rate-limiting middleware is
+    /// not used: its limiters tick every 100 ms even when nobody calls; this reads its attribute.)
+    /// </summary>
+    public static IApplicationBuilder UseTenantRateLimits(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    {
+        var settings = context.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value;
+        if (settings.Enabled
+            && context.GetEndpoint()?.Metadata.GetMetadata<EnableRateLimitingAttribute>() is { PolicyName: TenantPolicy }
+            && context.User.FindFirst(AuthSchemes.TenantIdClaim)?.Value is { } tenant
+            && !context.RequestServices.GetRequiredService<TenantRequestBuckets>().Buckets.TryTake(tenant, 1, out var wait))
+        {
+            await TooManyAsync(context, wait, $"This tenant's key is limited to {settings.RequestsPerSecond} requests per second.");
+            return;
+        }
+        await next(context);
+    });
 
     /// <summary>429 with <c>Retry-After</c> in whole seconds (at least one).</summary>
     public static ProblemHttpResult TooMany(HttpResponse response, TimeSpan retryAfter, string detail)
@@ -123,3 +112,6 @@ public static class RateLimits
     public static Task TooManyAsync(HttpContext context, TimeSpan retryAfter, string detail) =>
         TooMany(context.Response, retryAfter, detail).ExecuteAsync(context);
 }
+
+/// <summary>Each tenant key's requests per second (<see cref="RateLimits.UseTenantRateLimits"/>).</summary>
+public sealed record TenantRequestBuckets(TokenBuckets<string> Buckets);
