@@ -167,7 +167,10 @@ public sealed class TavusFaultTests(TavusFaultTests.ImpatientFixture fixture) : 
         await Factory.SimulatorControlAsync(id, "leave");
         Factory.Time.Advance(TimeSpan.FromSeconds(30));
 
-        var ended = await Tenant.WaitForConversationAsync(id, c => c.GetProperty("events").GetArrayLength() == 3, "three events");
+        // Waited for by status: a GET reads the conversation, then its timeline (not one snapshot), so
+        // once it says ended the end is in the timeline, while three events may come with the status before them.
+        var ended = await Tenant.WaitForConversationAsync(id, c => c.Str("status") == "ended" && c.GetProperty("events").GetArrayLength() == 3,
+            "ended, with three events");
 
         var delivered = (await DeliveriesAsync(id)).Select(d => d.Str("event_type")).ToList();
         Assert.True(delivered.IndexOf("system.shutdown") < delivered.IndexOf("system.replica_joined"), string.Join(", ", delivered));

@@ -149,6 +149,8 @@ public static partial class ConversationsApi
         {
             return NotFound(id);
         }
+        // After the row, not before: a client that sees "ended" finds the end in the timeline (an
+        // event and its effect on the row commit together), though events may be newer than the status.
         var events = await Timeline(db, conversation.Id, context.RequestAborted);
         return TypedResults.Ok(ConversationDetailsResponse.From(conversation, events));
     }
