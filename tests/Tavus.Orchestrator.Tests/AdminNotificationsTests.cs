@@ -6,31 +6,15 @@ using Tavus.Orchestrator.Notifications;
 namespace Tavus.Orchestrator.Tests;
 
 /// <summary>The operator's view of notification messages: every tenant's failed ones, and a retry of one.</summary>
-public sealed class AdminNotificationsTests(NotificationFixture fixture) : IntegrationTests<NotificationFixture>(fixture)
+public sealed class AdminNotificationsTests(NotificationFixture fixture) : NotificationIntegrationTests(fixture)
 {
-    private NotificationReceiver _receiver = null!;
-
-    private string Path => $"/{Tenant.Id}";
-
-    public override async Task InitializeAsync()
-    {
-        await base.InitializeAsync();
-        _receiver = await NotificationReceiver.StartAsync();
-    }
-
-    public override async Task DisposeAsync()
-    {
-        await _receiver.DisposeAsync();
-        await base.DisposeAsync();
-    }
-
     [Fact]
     public async Task An_operator_sees_a_tenants_failed_message_and_sends_it_again_with_the_same_id()
     {
-        await Factory.SetEndpointAsync(Tenant, _receiver.Url(Path), [NotificationTypes.Created]);
-        _receiver.Status[Path] = 410;
+        await Factory.SetEndpointAsync(Tenant, Receiver.Url(Path), [NotificationTypes.Created]);
+        Receiver.Status[Path] = 410;
         await Tenant.CreateConversationAsync();
-        var first = (await Factory.DeliveredAsync(_receiver, Path, 1)).Single();
+        var first = (await Factory.DeliveredAsync(Receiver, Path, 1)).Single();
         using var admin = Factory.CreateAdminClient();
 
         var failed = await Eventually.WaitAsync(
@@ -42,11 +26,11 @@ public sealed class AdminNotificationsTests(NotificationFixture fixture) : Integ
         var everyTenant = await admin.GetFromJsonAsync<JsonElement>("/admin/notifications/messages?status=failed&limit=100");
         Assert.Contains(everyTenant.GetProperty("data").EnumerateArray(), m => m.Str("id") == first.Id);
 
-        _receiver.Status[Path] = 200;
-        await Factory.SetEndpointAsync(Tenant, _receiver.Url(Path), [NotificationTypes.Created]);
+        Receiver.Status[Path] = 200;
+        await Factory.SetEndpointAsync(Tenant, Receiver.Url(Path), [NotificationTypes.Created]);
         var retry = await admin.PostAsync($"/admin/notifications/messages/{first.Id}/retry", null);
         Assert.Equal(HttpStatusCode.Accepted, retry.StatusCode);
-        Assert.Equal(first.Id, (await Factory.DeliveredAsync(_receiver, Path, 2))[1].Id);
+        Assert.Equal(first.Id, (await Factory.DeliveredAsync(Receiver, Path, 2))[1].Id);
     }
 
     [Fact]

@@ -13,38 +13,22 @@ namespace Tavus.Orchestrator.Tests;
 /// the oldest waiting message. A host of their own, since moving its clock by days would put the
 /// other notification tests' signatures outside a verifier's ±5 minute window.
 /// </summary>
-public sealed class NotificationRetryTests(NotificationFixture fixture) : IntegrationTests<NotificationFixture>(fixture)
+public sealed class NotificationRetryTests(NotificationFixture fixture) : NotificationIntegrationTests(fixture)
 {
-    private NotificationReceiver _receiver = null!;
-
-    private string Path => $"/{Tenant.Id}";
-
-    public override async Task InitializeAsync()
-    {
-        await base.InitializeAsync();
-        _receiver = await NotificationReceiver.StartAsync();
-    }
-
-    public override async Task DisposeAsync()
-    {
-        await _receiver.DisposeAsync();
-        await base.DisposeAsync();
-    }
-
     [Fact]
-    public async Task A_receiver_down_for_the_first_attempts_gets_the_message_later_with_the_same_id()
+    public async Task AReceiver_down_for_the_first_attempts_gets_the_message_later_with_the_same_id()
     {
-        await Factory.SetEndpointAsync(Tenant, _receiver.Url(Path), [NotificationTypes.Created]);
-        _receiver.Status[Path] = 503;
+        await Factory.SetEndpointAsync(Tenant, Receiver.Url(Path), [NotificationTypes.Created]);
+        Receiver.Status[Path] = 503;
         await Tenant.CreateConversationAsync();
-        await Factory.DeliveredAsync(_receiver, Path, 1);
+        await Factory.DeliveredAsync(Receiver, Path, 1);
         await AttemptsRecordedAsync(1);
         await Factory.AdvanceAsync(TimeSpan.FromSeconds(6));           // 5 s, at most +20 %
-        await Factory.DeliveredAsync(_receiver, Path, 2);
+        await Factory.DeliveredAsync(Receiver, Path, 2);
         await AttemptsRecordedAsync(2);
-        _receiver.Status[Path] = 200;
+        Receiver.Status[Path] = 200;
         await Factory.AdvanceAsync(TimeSpan.FromMinutes(6));           // 5 min, at most +20 %
-        var got = await Factory.DeliveredAsync(_receiver, Path, 3);
+        var got = await Factory.DeliveredAsync(Receiver, Path, 3);
         await AttemptsRecordedAsync(3);
 
         Assert.Single(got.Select(r => r.Id).Distinct());
@@ -60,15 +44,15 @@ public sealed class NotificationRetryTests(NotificationFixture fixture) : Integr
     {
         using var age = new MetricCollector<double>(Factory.Services.GetRequiredService<IMeterFactory>(), "Tavus.Orchestrator",
             "tavus.orchestrator.notifications.oldest_undelivered.age");
-        await Factory.SetEndpointAsync(Tenant, _receiver.Url(Path), [NotificationTypes.Created]);
-        _receiver.Status[Path] = 503;
+        await Factory.SetEndpointAsync(Tenant, Receiver.Url(Path), [NotificationTypes.Created]);
+        Receiver.Status[Path] = 503;
         await Tenant.CreateConversationAsync();
-        await Factory.DeliveredAsync(_receiver, Path, 1);
+        await Factory.DeliveredAsync(Receiver, Path, 1);
         await AttemptsRecordedAsync(1);
         Assert.True((await Tenant.GetFromJsonAsync<JsonElement>("/tenant/notifications")).GetProperty("enabled").GetBoolean());
 
         await Factory.AdvanceAsync(NotificationDispatcher.DisableAfterFailing + TimeSpan.FromMinutes(1));
-        await Factory.DeliveredAsync(_receiver, Path, 2);
+        await Factory.DeliveredAsync(Receiver, Path, 2);
         age.RecordObservableInstruments();
         Assert.True(age.LastMeasurement?.Value >= NotificationDispatcher.DisableAfterFailing.TotalSeconds, $"age {age.LastMeasurement?.Value}");
 

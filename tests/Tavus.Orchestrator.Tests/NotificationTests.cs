@@ -20,28 +20,12 @@ public sealed class NotificationFixture() : OrchestratorFixture(
     new() { ["Notifications:AttemptTimeoutSeconds"] = "120" }, new FakeTimeProvider(DateTimeOffset.UtcNow));
 
 /// <summary>Tenant notifications end to end: a real Kestrel receiver, verified by another implementation than our signer.</summary>
-public sealed class NotificationTests(NotificationFixture fixture) : IntegrationTests<NotificationFixture>(fixture)
+public sealed class NotificationTests(NotificationFixture fixture) : NotificationIntegrationTests(fixture)
 {
-    private NotificationReceiver _receiver = null!;
-
-    private string Path => $"/{Tenant.Id}";
-
-    public override async Task InitializeAsync()
-    {
-        await base.InitializeAsync();
-        _receiver = await NotificationReceiver.StartAsync();
-    }
-
-    public override async Task DisposeAsync()
-    {
-        await _receiver.DisposeAsync();
-        await base.DisposeAsync();
-    }
-
     [Fact]
     public async Task A_signed_conversation_ended_arrives_with_its_transcript_ready_and_verifies()
     {
-        var secret = await Factory.SetEndpointAsync(Tenant, _receiver.Url(Path));
+        var secret = await Factory.SetEndpointAsync(Tenant, Receiver.Url(Path));
         Assert.False((await Tenant.GetFromJsonAsync<JsonElement>("/tenant/notifications")).TryGetProperty("secret", out _));
 
         var id = (await Tenant.CreateConversationAsync(new { participant_absent_timeout = 120 })).Str("conversation_id");
@@ -50,7 +34,7 @@ public sealed class NotificationTests(NotificationFixture fixture) : Integration
         await Factory.AdvanceAsync(TimeSpan.FromSeconds(118));
         await Tenant.WaitForConversationAsync(id, c => c.GetProperty("transcript").ValueKind == JsonValueKind.Array, "ended with a transcript");
 
-        var got = await Factory.DeliveredAsync(_receiver, Path, 4);
+        var got = await Factory.DeliveredAsync(Receiver, Path, 4);
         Assert.Equal(Order.Order(StringComparer.Ordinal), got.Select(r => r.Type).Order(StringComparer.Ordinal));
         var verifier = new StandardWebhook(secret);
         foreach (var r in got)
@@ -77,11 +61,11 @@ public sealed class NotificationTests(NotificationFixture fixture) : Integration
     {
         // Nothing runs a pass here and the test clock stands still, so the dispatcher's next look
         // never comes: only the commit's wake-up sends the message.
-        await Factory.SetEndpointAsync(Tenant, _receiver.Url(Path), [NotificationTypes.Created]);
+        await Factory.SetEndpointAsync(Tenant, Receiver.Url(Path), [NotificationTypes.Created]);
         await Tenant.CreateConversationAsync();
 
-        await Eventually.TrueAsync(() => _receiver.At(Path).Count == 1, "conversation.created sent on commit");
-        Assert.Equal(NotificationTypes.Created, _receiver.At(Path).Single().Type);
+        await Eventually.TrueAsync(() => Receiver.At(Path).Count == 1, "conversation.created sent on commit");
+        Assert.Equal(NotificationTypes.Created, Receiver.At(Path).Single().Type);
     }
 
     private static readonly string[] UnknownTypes = ["conversation.nope"];
@@ -91,13 +75,13 @@ public sealed class NotificationTests(NotificationFixture fixture) : Integration
     [Fact]
     public async Task During_a_rotation_each_message_carries_two_signatures_and_either_secret_verifies_it()
     {
-        var old = await Factory.SetEndpointAsync(Tenant, _receiver.Url(Path), [NotificationTypes.Created]);
+        var old = await Factory.SetEndpointAsync(Tenant, Receiver.Url(Path), [NotificationTypes.Created]);
         var rotated = await (await Tenant.PostAsync("/tenant/notifications/secret", null)).ReadJsonAsync();
         var current = rotated.Str("secret");
         Assert.NotEqual(old, current);
 
         await Tenant.CreateConversationAsync();
-        var message = (await Factory.DeliveredAsync(_receiver, Path, 1)).Single();
+        var message = (await Factory.DeliveredAsync(Receiver, Path, 1)).Single();
         var signatures = message.Headers["webhook-signature"].Split(' ');
         Assert.Equal(2, signatures.Length);
         // The package checks only the first of several signatures (see SigningTests): each entry on its own.
@@ -111,26 +95,26 @@ public sealed class NotificationTests(NotificationFixture fixture) : Integration
     [Fact]
     public async Task A_410_disables_the_endpoint_and_recover_sends_the_failed_message_again_with_the_same_id()
     {
-        await Factory.SetEndpointAsync(Tenant, _receiver.Url(Path), [NotificationTypes.Created]);
-        _receiver.Status[Path] = 410;
+        await Factory.SetEndpointAsync(Tenant, Receiver.Url(Path), [NotificationTypes.Created]);
+        Receiver.Status[Path] = 410;
         await Tenant.CreateConversationAsync();
-        var first = (await Factory.DeliveredAsync(_receiver, Path, 1)).Single();
+        var first = (await Factory.DeliveredAsync(Receiver, Path, 1)).Single();
         var endpoint = await Eventually.WaitAsync(() => Tenant.GetFromJsonAsync<JsonElement>("/tenant/notifications"),
             e => !e.GetProperty("enabled").GetBoolean(), "the endpoint disabled");
         Assert.Contains("410", endpoint.Str("disabled_reason"), StringComparison.Ordinal);
         await Eventually.TrueAsync(async () => (await FailedAsync()).Count == 1, "the message failed");
 
-        _receiver.Status[Path] = 200;
-        await Factory.SetEndpointAsync(Tenant, _receiver.Url(Path), [NotificationTypes.Created]);
+        Receiver.Status[Path] = 200;
+        await Factory.SetEndpointAsync(Tenant, Receiver.Url(Path), [NotificationTypes.Created]);
         var recover = await Tenant.PostAsJsonAsync("/tenant/notifications/recover", new { since = Factory.Time.GetUtcNow().AddHours(-1) });
         Assert.Equal(HttpStatusCode.Accepted, recover.StatusCode);
         Assert.Equal(1, (await recover.ReadJsonAsync()).GetProperty("count").GetInt32());
-        var again = (await Factory.DeliveredAsync(_receiver, Path, 2))[1];
+        var again = (await Factory.DeliveredAsync(Receiver, Path, 2))[1];
         Assert.Equal(first.Id, again.Id);
 
         var retry = await Tenant.PostAsync($"/tenant/notifications/messages/{first.Id}/retry", null);
         Assert.Equal(HttpStatusCode.Accepted, retry.StatusCode);
-        Assert.Equal(first.Id, (await Factory.DeliveredAsync(_receiver, Path, 3))[2].Id);
+        Assert.Equal(first.Id, (await Factory.DeliveredAsync(Receiver, Path, 3))[2].Id);
         var tooOld = await Tenant.PostAsJsonAsync("/tenant/notifications/recover", new { since = Factory.Time.GetUtcNow().AddDays(-15) });
         Assert.Equal(HttpStatusCode.BadRequest, tooOld.StatusCode);
 
@@ -143,10 +127,10 @@ public sealed class NotificationTests(NotificationFixture fixture) : Integration
     {
         using var other = await Factory.CreateTenantAsync("other");
         var otherPath = $"/{other.Id}";
-        await Factory.SetEndpointAsync(Tenant, _receiver.Url(Path), [NotificationTypes.Created]);
-        await Factory.SetEndpointAsync(other, _receiver.Url(otherPath), [NotificationTypes.Created]);
+        await Factory.SetEndpointAsync(Tenant, Receiver.Url(Path), [NotificationTypes.Created]);
+        await Factory.SetEndpointAsync(other, Receiver.Url(otherPath), [NotificationTypes.Created]);
         var slow = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _receiver.Hold[Path] = slow;
+        Receiver.Hold[Path] = slow;
         for (var i = 0; i < 6; i++)
         {
             await Tenant.CreateConversationAsync();
@@ -154,25 +138,25 @@ public sealed class NotificationTests(NotificationFixture fixture) : Integration
         await Factory.Dispatcher().RunOnceAsync(CancellationToken.None);
         await other.CreateConversationAsync();
 
-        await Factory.DeliveredAsync(_receiver, otherPath, 1);
-        Assert.Empty(_receiver.At(Path));
+        await Factory.DeliveredAsync(Receiver, otherPath, 1);
+        Assert.Empty(Receiver.At(Path));
         var inFlight = await Factory.QueryAsync(db => db.NotificationMessages.CountAsync(m => m.TenantId == Tenant.Id && m.ClaimedUntil != null));
         Assert.Equal(4, inFlight);  // Notifications:MaxConcurrentPerEndpoint
 
         slow.SetResult();
-        await Factory.DeliveredAsync(_receiver, Path, 6);
+        await Factory.DeliveredAsync(Receiver, Path, 6);
     }
 
     [Fact]
     public async Task A_duplicate_callback_makes_no_second_message()
     {
-        await Factory.SetEndpointAsync(Tenant, _receiver.Url(Path), [NotificationTypes.Ended]);
+        await Factory.SetEndpointAsync(Tenant, Receiver.Url(Path), [NotificationTypes.Ended]);
         var id = (await Tenant.CreateConversationAsync()).Str("conversation_id");
         var token = await Factory.CallbackTokenAsync(id);
         Assert.Equal("recorded", (await (await Tenant.PostFixtureAsync("shutdown_max_call_duration.json", id, token)).ReadJsonAsync()).Str("status"));
         Assert.Equal("duplicate", (await (await Tenant.PostFixtureAsync("shutdown_max_call_duration.json", id, token)).ReadJsonAsync()).Str("status"));
 
-        await Factory.DeliveredAsync(_receiver, Path, 1);
+        await Factory.DeliveredAsync(Receiver, Path, 1);
         Assert.Equal(1, await Factory.QueryAsync(db => db.NotificationMessages.CountAsync(m => m.TenantId == Tenant.Id)));
     }
 
@@ -186,18 +170,18 @@ public sealed class NotificationTests(NotificationFixture fixture) : Integration
         Assert.True(errors.TryGetProperty("url", out _));
         Assert.True(errors.TryGetProperty("event_types", out _));
 
-        var first = await Factory.SetEndpointAsync(Tenant, _receiver.Url(Path));
-        var second = await Tenant.PutAsJsonAsync("/tenant/notifications", new { url = _receiver.Url(Path) });
+        var first = await Factory.SetEndpointAsync(Tenant, Receiver.Url(Path));
+        var second = await Tenant.PutAsJsonAsync("/tenant/notifications", new { url = Receiver.Url(Path) });
         Assert.False((await second.ReadJsonAsync()).TryGetProperty("secret", out _));
         Assert.StartsWith("whsec_", first, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.NoContent, (await Tenant.DeleteAsync("/tenant/notifications")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await Tenant.GetAsync("/tenant/notifications")).StatusCode);
 
         using var admin = Factory.CreateAdminClient();
-        var set = await admin.PutAsJsonAsync($"/admin/tenants/{Tenant.Id}/notifications", new { url = _receiver.Url(Path) });
+        var set = await admin.PutAsJsonAsync($"/admin/tenants/{Tenant.Id}/notifications", new { url = Receiver.Url(Path) });
         Assert.Equal(HttpStatusCode.OK, set.StatusCode);
         Assert.StartsWith("whsec_", (await set.ReadJsonAsync()).Str("secret"), StringComparison.Ordinal);
-        Assert.Equal(HttpStatusCode.NotFound, (await admin.PutAsJsonAsync("/admin/tenants/nobody-here/notifications", new { url = _receiver.Url(Path) })).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.PutAsJsonAsync("/admin/tenants/nobody-here/notifications", new { url = Receiver.Url(Path) })).StatusCode);
     }
 }
 

@@ -49,4 +49,26 @@ public sealed class TokenBucketsTests
         Assert.Equal(1, buckets.Count);
         Assert.False(buckets.TryTake(-1, 1, out _));
     }
+
+    [Fact]
+    public void A_stranger_cycling_through_addresses_gets_at_most_one_scan_a_period()
+    {
+        // Two tokens a second, one spent: a bucket is full again half a second later.
+        var buckets = new TokenBuckets<int>(2, TimeSpan.FromSeconds(1), _time);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        for (var key = 0; key < 10_000; key++)
+        {
+            Assert.True(buckets.TryTake(key, 1, out _));
+        }
+        Assert.True(buckets.TryTake(-1, 1, out _));                  // a scan: nothing is full yet
+        Assert.Equal(10_001, buckets.Count);
+
+        _time.Advance(TimeSpan.FromMilliseconds(600));               // all full again, but within the period
+        Assert.True(buckets.TryTake(-2, 1, out _));
+        Assert.Equal(10_002, buckets.Count);
+
+        _time.Advance(TimeSpan.FromMilliseconds(400));               // a period since the scan
+        Assert.True(buckets.TryTake(-3, 1, out _));
+        Assert.Equal(2, buckets.Count);                              // -2 is half full and stays; -3 is new
+    }
 }

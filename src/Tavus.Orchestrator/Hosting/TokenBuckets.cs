@@ -7,7 +7,8 @@ namespace Tavus.Orchestrator.Hosting;
 /// nothing to wake up for. (System.Threading.RateLimiting's partitioned limiters tick every 100 ms
 /// for as long as they exist; with two of them the idle service woke 40 times a second, ten times
 /// as often as without.) Each bucket holds up to <c>capacity</c> tokens and gains
-/// <c>capacity</c> per <c>period</c>, continuously. Full buckets are forgotten once many keys are held.
+/// <c>capacity</c> per <c>period</c>, continuously. Full buckets are forgotten once many keys are
+/// held, at most once a period: a stranger cycling through addresses cannot make every request a scan.
 /// </summary>
 public sealed class TokenBuckets<TKey>(int capacity, TimeSpan period, TimeProvider time) where TKey : notnull
 {
@@ -16,6 +17,7 @@ public sealed class TokenBuckets<TKey>(int capacity, TimeSpan period, TimeProvid
 
     private readonly ConcurrentDictionary<TKey, Bucket> _buckets = new();
     private readonly double _perTick = capacity / (double)period.Ticks;
+    private long _lastPrune = time.GetTimestamp();
 
     /// <summary>Keys held now.</summary>
     public int Count => _buckets.Count;
@@ -29,7 +31,9 @@ public sealed class TokenBuckets<TKey>(int capacity, TimeSpan period, TimeProvid
         var now = time.GetTimestamp();
         if (!_buckets.TryGetValue(key, out var bucket))
         {
-            if (_buckets.Count >= PruneAbove)
+            var lastPrune = Interlocked.Read(ref _lastPrune);
+            if (_buckets.Count >= PruneAbove && time.GetElapsedTime(lastPrune, now) >= period
+                && Interlocked.CompareExchange(ref _lastPrune, now, lastPrune) == lastPrune)
             {
                 Prune(now);
             }
