@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
+using Tavus.Orchestrator.Data;
 
 namespace Tavus.Orchestrator.Hosting;
 
@@ -22,6 +23,10 @@ public static class Problems
     public const string TavusConcurrencyLimit = TypeBase + "tavus-concurrency-limit";
     public const string TooManyStreams = TypeBase + "too-many-streams";
     public const string QuotaExhausted = TypeBase + "quota-exhausted";
+    public const string DatabaseBusy = TypeBase + "database-busy";
+
+    /// <summary>When a client may retry after the database was busy.</summary>
+    private const string DatabaseRetryAfterSeconds = "2";
 
     /// <summary>How much of a client's own input a refusal quotes back.</summary>
     public const int QuoteLength = 64;
@@ -40,7 +45,14 @@ public static class Problems
             // A body that breaks off (the client hung up, or sent less than its Content-Length), or
             // one that does not bind, is the client's error, answered with its status, not a logged
             // server error.
-            options.StatusCodeSelector = exception => exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError;
+            // A database that cannot take the request now is 503 with Retry-After (see Customize),
+            // still logged: an operator wants to see it.
+            options.StatusCodeSelector = exception => exception switch
+            {
+                BadHttpRequestException bad => bad.StatusCode,
+                _ when DbErrors.IsUnavailable(exception) => StatusCodes.Status503ServiceUnavailable,
+                _ => StatusCodes.Status500InternalServerError,
+            };
             options.SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException;
         });
         return services;
@@ -78,6 +90,13 @@ public static class Problems
         else if (context.Exception is BadHttpRequestException bad)
         {
             Describe(bad, problem);
+        }
+        else if (context.Exception is { } exception && DbErrors.IsUnavailable(exception))
+        {
+            problem.Title = "The database is busy.";
+            problem.Detail = "The database could not take this request now (out of connections, locked, or unreachable). Retry shortly.";
+            problem.Type = DatabaseBusy;
+            context.HttpContext.Response.Headers.RetryAfter = DatabaseRetryAfterSeconds;
         }
         if (problem.Status == StatusCodes.Status429TooManyRequests)
         {

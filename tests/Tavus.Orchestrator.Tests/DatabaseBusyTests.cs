@@ -1,0 +1,116 @@
+using System.Data.Common;
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Tavus.Orchestrator.Data;
+
+namespace Tavus.Orchestrator.Tests;
+
+/// <summary>
+/// A database that cannot take a request now (PostgreSQL out of connections, SQLite locked past its
+/// busy timeout) is the service's trouble, not the client's: 503 with Retry-After, never a 500.
+/// </summary>
+public sealed class DatabaseBusyTests : IAsyncLifetime
+{
+    private readonly RefuseConnections _refuse = new();
+    private OrchestratorFactory _factory = null!;
+
+    public Task InitializeAsync()
+    {
+        _factory = new OrchestratorFactory();
+        _factory.ConfigureServices = services =>
+        {
+            // The interceptor throws what the provider itself throws when it cannot connect.
+            if (TestDatabase.UsePostgres)
+            {
+                services.ConfigureDbContext<PostgresOrchestratorDbContext>(options => options.AddInterceptors(_refuse));
+            }
+            else
+            {
+                services.ConfigureDbContext<OrchestratorDbContext>(options => options.AddInterceptors(_refuse));
+            }
+        };
+        _ = _factory.Server;
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync() => await _factory.DisposeAsync();
+
+    [Fact]
+    public async Task Reads_and_writes_answer_503_with_Retry_After_while_the_database_refuses_then_succeed()
+    {
+        var tenant = await _factory.CreateTenantAsync("acme");
+        using var admin = _factory.CreateAdminClient();
+
+        _refuse.Refusing = true;
+        var list = await tenant.GetAsync("/conversations");
+        var create = await tenant.PostAsJsonAsync("/conversations", new { persona_id = "p1" });
+        var adminList = await admin.GetAsync("/admin/tenants");
+
+        foreach (var response in new[] { list, create, adminList })
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.Equal(TimeSpan.FromSeconds(2), response.Headers.RetryAfter?.Delta);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            var problem = await response.ReadJsonAsync();
+            Assert.Equal("tag:tavus-orchestrator,2026:problems/database-busy", problem.GetProperty("type").GetString());
+            Assert.DoesNotContain("53300", problem.GetRawText(), StringComparison.Ordinal);
+            Assert.DoesNotContain("locked", problem.GetProperty("title").GetString(), StringComparison.Ordinal);
+        }
+        Assert.True(_refuse.Refused >= 3);
+
+        _refuse.Refusing = false;
+        Assert.Equal(HttpStatusCode.OK, (await tenant.GetAsync("/conversations")).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await tenant.PostAsJsonAsync("/conversations", new { persona_id = "p1" })).StatusCode);
+    }
+
+    [Fact]
+    public void Only_a_database_that_cannot_take_the_request_now_is_unavailable()
+    {
+        Assert.True(DbErrors.IsUnavailable(new DbUpdateException("x", new SqliteException("database is locked", 5))));
+        Assert.True(DbErrors.IsUnavailable(new PostgresException("too many clients", "FATAL", "FATAL", "53300")));
+        Assert.True(DbErrors.IsUnavailable(new NpgsqlException("The connection pool has been exhausted", new TimeoutException())));
+        Assert.False(DbErrors.IsUnavailable(new DbUpdateException("x", new SqliteException("constraint", 19))));
+        Assert.False(DbErrors.IsUnavailable(new PostgresException("syntax", "ERROR", "ERROR", "42601")));
+        Assert.False(DbErrors.IsUnavailable(new InvalidOperationException("bug")));
+    }
+
+    /// <summary>While refusing, every connection EF opens fails as the provider fails when it cannot connect.</summary>
+    private sealed class RefuseConnections : DbConnectionInterceptor
+    {
+        private int _refused;
+
+        public volatile bool Refusing;
+
+        public int Refused => _refused;
+
+        public override InterceptionResult ConnectionOpening(DbConnection connection, ConnectionEventData eventData, InterceptionResult result)
+        {
+            ThrowWhenRefusing();
+            return result;
+        }
+
+        public override ValueTask<InterceptionResult> ConnectionOpeningAsync(DbConnection connection, ConnectionEventData eventData,
+            InterceptionResult result, CancellationToken cancellationToken = default)
+        {
+            ThrowWhenRefusing();
+            return ValueTask.FromResult(result);
+        }
+
+        private void ThrowWhenRefusing()
+        {
+            if (!Refusing)
+            {
+                return;
+            }
+            Interlocked.Increment(ref _refused);
+            throw TestDatabase.UsePostgres
+                ? new PostgresException("sorry, too many clients already", "FATAL", "FATAL", PostgresErrorCodes.TooManyConnections)
+                : new SqliteException("SQLite Error 5: 'database is locked'.", 5);
+        }
+    }
+}
