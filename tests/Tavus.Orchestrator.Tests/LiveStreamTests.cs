@@ -13,6 +13,7 @@ namespace Tavus.Orchestrator.Tests;
 public sealed class LiveStreamTests : IAsyncLifetime
 {
     private readonly TimelineReads _reads = new();
+    private readonly HeldContexts _held = new();
     private readonly OrchestratorFactory _factory = new(settings: new()
     {
         // Nothing else reads the timeline while the clock is moved on.
@@ -23,7 +24,10 @@ public sealed class LiveStreamTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _factory.ConfigureServices = services =>
+        {
             services.ConfigureDbContext<OrchestratorDbContext>((_, options) => options.AddInterceptors(_reads));
+            _held.Track(services);
+        };
         _tenant = await _factory.CreateTenantAsync("acme");
     }
 
@@ -118,6 +122,63 @@ public sealed class LiveStreamTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains("Last-Event-ID", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Open_streams_hold_no_database_context_while_they_wait()
+    {
+        var (id, _, _) = await ConversationAsync();
+        var streams = new List<SseReader>();
+        for (var i = 0; i < 20; i++)
+        {
+            // Open once the headers came: the timeline was read by then.
+            streams.Add(await SseReader.OpenAsync(_tenant, $"/conversations/{id}/events"));
+        }
+
+        // Background passes take a context for a moment; the 20 streams keep none.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (_held.Count > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+        Assert.Equal(0, _held.Count);
+        streams.ForEach(s => s.Dispose());
+    }
+
+    /// <summary>
+    /// How many scopes hold a DbContext now: each resolution of the context from a scope counts
+    /// until the scope ends (a request's scope ends with its answer, so a stream's lasts as long as it).
+    /// </summary>
+    private sealed class HeldContexts
+    {
+        private int _count;
+
+        public int Count => Volatile.Read(ref _count);
+
+        public void Track(IServiceCollection services)
+        {
+            var registered = services.Last(d => d.ServiceType == typeof(OrchestratorDbContext));
+            services.Remove(registered);
+            services.AddScoped(provider =>
+            {
+                provider.GetRequiredService<Hold>();
+                return (OrchestratorDbContext)registered.ImplementationFactory!(provider);
+            });
+            services.AddScoped(_ => new Hold(this));
+        }
+
+        internal sealed class Hold : IDisposable
+        {
+            private readonly HeldContexts _owner;
+
+            public Hold(HeldContexts owner)
+            {
+                _owner = owner;
+                Interlocked.Increment(ref owner._count);
+            }
+
+            public void Dispose() => Interlocked.Decrement(ref _owner._count);
+        }
     }
 
     /// <summary>Counts the reads of the timeline table that EF runs for this host.</summary>

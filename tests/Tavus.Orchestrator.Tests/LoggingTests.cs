@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Serilog.Core;
 using Serilog.Events;
 
@@ -30,6 +31,23 @@ public sealed class LoggingTests : IAsyncLifetime
     }
 
     public async Task DisposeAsync() => await _factory.DisposeAsync();
+
+    [Fact]
+    public void A_category_gets_one_logger_which_writes_to_Serilog_at_any_level()
+    {
+        // Each request's authentication handler and each database context ask for loggers: one
+        // per category, made once, not one per request.
+        var loggers = _factory.Services.GetRequiredService<ILoggerFactory>();
+        var logger = loggers.CreateLogger("Tavus.Orchestrator.Probe");
+        Assert.Same(logger, loggers.CreateLogger("Tavus.Orchestrator.Probe"));
+
+        logger.Log(LogLevel.Trace, new EventId(1, "Probe"), 42, null, (_, _) => "Probe");
+
+        var written = Assert.Single(_logs.Events, e => e.Properties.TryGetValue("SourceContext", out var source)
+            && source.ToString() == "\"Tavus.Orchestrator.Probe\"");
+        Assert.Equal(LogEventLevel.Verbose, written.Level);
+        Assert.Equal("Probe", written.RenderMessage(System.Globalization.CultureInfo.InvariantCulture));
+    }
 
     [Fact]
     public async Task No_key_or_token_is_ever_logged()

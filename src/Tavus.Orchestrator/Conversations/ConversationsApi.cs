@@ -198,8 +198,12 @@ public static partial class ConversationsApi
     }
 
     private static async Task<Results<Ok<List<EventResponse>>, EventStreamResult, ProblemHttpResult, ValidationProblem>> Events(
-        string id, HttpContext context, OrchestratorDbContext db, ConversationEvents live, IOptions<EventOptions> streamOptions)
+        string id, HttpContext context, IServiceScopeFactory scopes, ConversationEvents live, IOptions<EventOptions> streamOptions)
     {
+        // A context of its own, given back before the answer is written: a live stream holds none
+        // while it waits (the request's scope lasts as long as the stream).
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
         var conversation = await FindAsync(db.Conversations.AsNoTracking(), context, id);
         if (conversation is null)
         {

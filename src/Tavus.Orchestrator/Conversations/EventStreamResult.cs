@@ -27,10 +27,7 @@ public sealed class EventStreamResult : IResult, IEndpointMetadataProvider, ISta
 
     public string ContentType => "text/event-stream";
 
-    /// <summary>
-    /// Subscribes before reading the stored timeline, so that no event falls between the two; then
-    /// gives the request's DbContext back, so that a waiting stream holds no context or connection.
-    /// </summary>
+    /// <summary>Subscribes before reading the stored timeline, so that no event falls between the two.</summary>
     public static async Task<EventStreamResult> OpenAsync(HttpContext context, OrchestratorDbContext db, ConversationEvents live,
         Conversation conversation, StreamCursor cursor)
     {
@@ -38,9 +35,6 @@ public sealed class EventStreamResult : IResult, IEndpointMetadataProvider, ISta
         // Released with the request, however it ends: the result may never be executed.
         context.Response.RegisterForDispose(subscription);
         var stored = await ConversationsApi.Timeline(db, conversation.Id, context.RequestAborted);
-        // The context was scoped to the request, which lasts as long as the stream; disposing it
-        // now drops its state (the scope's own dispose at the end is then a no-op).
-        await db.DisposeAsync();
         return new EventStreamResult(new LiveTimeline(conversation.Id, conversation.Status == ConversationStatus.Failed, subscription, stored, cursor));
     }
 

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Serilog;
 using Serilog.Events;
+using Serilog.Extensions.Logging;
 using Tavus.Orchestrator.Data;
 
 namespace Tavus.Orchestrator.Hosting;
@@ -15,6 +16,12 @@ public static class HostingExtensions
             .ReadFrom.Configuration(builder.Configuration)
             .ReadFrom.Services(services)
             .Enrich.With<SecretRedaction>(), preserveStaticLogger: true);
+        // Serilog's own factory builds a new logger on every CreateLogger (each EF context and
+        // authentication handler asks for some); the framework's factory keeps one per category.
+        // Levels stay Serilog's to decide.
+        builder.Services.RemoveAll<ILoggerFactory>().AddSingleton<ILoggerFactory, LoggerFactory>();
+        builder.Logging.ClearProviders().SetMinimumLevel(LogLevel.Trace);
+        builder.Services.AddSingleton<ILoggerProvider>(services => new SerilogLoggerProvider(services.GetRequiredService<Serilog.ILogger>()));
 
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.ConfigureHttpJsonOptions(options => JsonFormats.ConfigureHttp(options.SerializerOptions));

@@ -22,7 +22,7 @@ internal sealed class TenantKeyHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    OrchestratorDbContext db,
+    IServiceScopeFactory scopes,
     Refusals refusals) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
@@ -36,8 +36,13 @@ internal sealed class TenantKeyHandler(
             return refused;
         }
         var hash = ApiKeys.Hash(key);
-        var tenant = await db.Tenants.AsNoTracking()
-            .Where(t => t.ApiKeyHash == hash && !t.Disabled).FirstOrDefaultAsync(Context.RequestAborted);
+        // A context of its own, given back at once: a request that lasts (a live stream) holds none.
+        Tenant? tenant;
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            tenant = await scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>().Tenants.AsNoTracking()
+                .Where(t => t.ApiKeyHash == hash && !t.Disabled).FirstOrDefaultAsync(Context.RequestAborted);
+        }
         if (tenant is null)
         {
             refusals.Count(Context, RefusalKind.Authentication);

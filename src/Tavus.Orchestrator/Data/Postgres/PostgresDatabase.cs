@@ -18,7 +18,8 @@ internal static class PostgresDatabase
             builder.MaxAutoPrepare = 32;
         }
         var connectionString = builder.ConnectionString;
-        services.AddDbContext<OrchestratorDbContext, PostgresOrchestratorDbContext>(options => options.UseNpgsql(connectionString));
+        // Pooled (as on SQLite): a request rents a context instead of building one.
+        services.AddDbContextPool<OrchestratorDbContext, PostgresOrchestratorDbContext>(options => options.UseNpgsql(connectionString));
         services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
         services.AddSingleton<IDatabaseDialect, PostgresDialect>();
         services.AddSingleton<IDatabaseMigrator, PostgresMigrator>();

@@ -18,7 +18,9 @@ internal static class SqliteDatabase
     public static IServiceCollection AddSqlite(this IServiceCollection services, string connectionString)
     {
         EnsureFolderExists(connectionString);
-        services.AddDbContext<OrchestratorDbContext>(options => options
+        // Pooled (as on PostgreSQL): a request rents a context instead of building one with its
+        // internal services and loggers.
+        services.AddDbContextPool<OrchestratorDbContext>(options => options
             .UseSqlite(connectionString)
             .AddInterceptors(new PragmasOnOpen()));
         services.AddSingleton(new SqliteConnections(connectionString));
