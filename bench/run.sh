@@ -54,6 +54,7 @@ ORCH_URL=http://127.0.0.1:5180
 ORCH2_URL=http://127.0.0.1:5182
 EMPTY_URL=http://127.0.0.1:5181
 DURABLE_URL=http://127.0.0.1:5183
+PGFLOOR_URL=http://127.0.0.1:5184
 ADMIN_KEY=bench-admin
 SIM_KEY=sim-key
 
@@ -68,6 +69,7 @@ ORCH_PID=""
 ORCH2_PID=""
 EMPTY_PID=""
 DURABLE_PID=""
+PGFLOOR_PID=""
 SAMPLER_PID=""
 WEBHOOK_RUN=0                     # counts webhook wrk runs: each gets its own seq range
 
@@ -98,6 +100,7 @@ cleanup() {
     stop_pid "$SAMPLER_PID"
     stop_pid "$EMPTY_PID"
     stop_pid "$DURABLE_PID"
+    stop_pid "$PGFLOOR_PID"
     stop_pid "$ORCH_PID"
     stop_pid "$ORCH2_PID"
     rm -rf "$TMP_DIR"
@@ -153,6 +156,9 @@ publish() {
         || { cat "$RUN_DIR/publish.log" >&2; die "publishing EmptyEndpoint failed"; }
     dotnet publish "$BENCH_DIR/DurableReceiver" -c Release -o "$OUT/durable" --nologo -v q >>"$RUN_DIR/publish.log" 2>&1 \
         || { cat "$RUN_DIR/publish.log" >&2; die "publishing DurableReceiver failed"; }
+    # PostgreSQL's floor is the same program in a folder (and log) of its own.
+    rm -rf "$OUT/pgfloor"
+    [[ $DB != postgres ]] || cp -r "$OUT/durable" "$OUT/pgfloor"
 }
 
 # --- servers ----------------------------------------------------------------------------------
@@ -249,7 +255,16 @@ start_baselines() {
     EMPTY_PID=$(start_baseline EmptyEndpoint empty "$EMPTY_URL")
     # On the same disk as the orchestrator's database, so that both pay the same fsync.
     DURABLE_PID=$(start_baseline DurableReceiver durable "$DURABLE_URL" Database="$TMP_DIR/durable-receiver.db")
+    if [[ $DB == postgres ]]; then
+        # PostgreSQL's floor: the same receiver committing to a database of its own on the same server.
+        local floor_database=tavus_floor_$(date -u +%Y%m%d%H%M%S)
+        pg_sql postgres "CREATE DATABASE $floor_database;" >/dev/null || die "cannot create database $floor_database"
+        PGFLOOR_PID=$(start_baseline DurableReceiver pgfloor "$PGFLOOR_URL" Postgres="$BENCH_POSTGRES;Database=$floor_database")
+    fi
 }
+
+# The webhook group: the two floors, PostgreSQL's too when the orchestrator runs on it, and ours.
+webhook_targets() { if [[ $DB == postgres ]]; then echo empty durable pgfloor ours; else echo empty durable ours; fi; }
 
 # --- JSON and HTTP helpers ----------------------------------------------------------------------
 
@@ -328,6 +343,7 @@ run_webhook() {
     case $target in
         empty) url=$EMPTY_URL ;;
         durable) url=$DURABLE_URL ;;
+        pgfloor) url=$PGFLOOR_URL ;;
         *) url=$ORCH_URL ;;
     esac
     WEBHOOK_RUN=$((WEBHOOK_RUN + 1))
@@ -393,11 +409,11 @@ proc_kb() { awk -v key="$2:" '$1 == key {print $2}' "/proc/$1/status"; }
 webhook_benchmark() {
     log "warm-up: ${WARMUP_SECONDS}s on each webhook target"
     local target
-    for target in empty durable ours; do
+    for target in $(webhook_targets); do
         run_webhook warmup "$target" 0 "$WARMUP_SECONDS"
     done
     for round in $(seq 1 "$ROUNDS"); do
-        for target in empty durable ours; do
+        for target in $(webhook_targets); do
             run_webhook webhook "$target" "$round" "$DURATION"
         done
     done
@@ -490,6 +506,7 @@ mb = lambda kb: int(kb or 0) / 1024
 ratio = lambda a, b: a / b if b else float("nan")
 header = "%-34s %10s %9s %9s %9s %9s" % ("", "req/s", "p50 ms", "p99 ms", "non-2xx", "sock err")
 e, d, o = sel("webhook", "empty"), sel("webhook", "durable"), sel("webhook", "ours")
+pf = sel("webhook", "pgfloor")
 co, cd = sel("create", "ours"), sel("create", "direct")
 out = []
 out.append("Tavus Orchestrator benchmark, %s" % facts["date"])
@@ -501,12 +518,18 @@ out.append("POST /webhook  (wrk -t2 -c64, distinct conversation.utterance callba
 out.append(header)
 out.append(row("EmptyEndpoint (Kestrel baseline)", e))
 out.append(row("DurableReceiver (SQLite, FULL)", d))
+if pf:
+    out.append(row("DurableReceiver (PostgreSQL)", pf))
 out.append(row("orchestrator (%s)" % facts["store"], o))
 out.append("ours/empty req/s: %.2f   ours/empty p50: %.2f" % (ratio(med(o, "rps"), med(e, "rps")), ratio(med(o, "p50"), med(e, "p50"))))
 out.append("durable/empty req/s: %.2f (the cost of a durable write alone)   ours/durable req/s: %.2f (the cost of the rest)" % (
     ratio(med(d, "rps"), med(e, "rps")), ratio(med(o, "rps"), med(d, "rps"))))
 out.append(rounds("empty", e))
+if pf:
+    out.append("ours/PostgreSQL floor req/s: %.2f   PostgreSQL floor/empty req/s: %.2f" % (ratio(med(o, "rps"), med(pf, "rps")), ratio(med(pf, "rps"), med(e, "rps"))))
 out.append(rounds("durable", d))
+if pf:
+    out.append(rounds("pgfloor", pf))
 out.append(rounds("ours", o))
 out.append("")
 lat = int(facts["sim_latency_ms"])

@@ -99,9 +99,9 @@ internal abstract class EventBatchSession : IEventBatchSession
                 heardFrom[write.Event.ConversationId] = write.Event.ReceivedAt;
             }
         }
-        foreach (var (conversationId, receivedAt) in heardFrom)
+        if (heardFrom.Count > 0)
         {
-            HeardFrom(conversationId, receivedAt);
+            HeardFrom(heardFrom, transaction);
         }
         transaction.Commit();
         if (notifies)
@@ -125,11 +125,18 @@ internal abstract class EventBatchSession : IEventBatchSession
         _apply.ExecuteNonQuery();
     }
 
-    private void HeardFrom(string conversationId, DateTime receivedAt)
+    /// <summary>
+    /// Notes when each conversation was last heard from (<see cref="HeardFromSql"/>): one statement
+    /// per conversation here, where a statement costs no round trip; a provider may do it in one.
+    /// </summary>
+    protected virtual void HeardFrom(IReadOnlyDictionary<string, DateTime> lastHeard, DbTransaction transaction)
     {
-        _heardFrom.Parameters[0].Value = conversationId;
-        _heardFrom.Parameters[1].Value = receivedAt;
-        _heardFrom.ExecuteNonQuery();
+        foreach (var (conversationId, receivedAt) in lastHeard)
+        {
+            _heardFrom.Parameters[0].Value = conversationId;
+            _heardFrom.Parameters[1].Value = receivedAt;
+            _heardFrom.ExecuteNonQuery();
+        }
     }
 
     private static void Add(DbCommand command, string name, DbType type)

@@ -67,12 +67,19 @@ public static class HostingExtensions
         // After the request log, so that the log line carries the status the client got (a
         // client that hung up is 499, not an error) rather than the exception on its way out.
         app.UseExceptionHandler();
-        app.UseStatusCodePages();
+        // An endpoint that checks and limits its callers itself and writes every refusal as a
+        // problem (Tavus' callbacks: the token) skips what only the tenant and operator API need.
+        // Authentication has no default scheme and such an endpoint allows anyone: it passes both
+        // at once (they stay on the main pipeline: used in a branch only, the host adds them again
+        // in front of everything).
+        app.UseWhen(IsApi, api => api.UseStatusCodePages());
         app.UseAuthentication();
         app.UseAuthorization();
-        app.UseTenantRateLimits();
+        app.UseWhen(IsApi, api => api.UseTenantRateLimits());
         return app;
     }
+
+    private static bool IsApi(HttpContext context) => context.GetEndpoint()?.Metadata.GetMetadata<ChecksItsOwnCallers>() is null;
 
     public static WebApplication MapHosting(this WebApplication app)
     {

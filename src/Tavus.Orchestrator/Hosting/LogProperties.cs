@@ -24,3 +24,13 @@ public sealed class SuccessLoggedElsewhere
 {
     public static SuccessLoggedElsewhere Instance { get; } = new();
 }
+
+/// <summary>
+/// Endpoint metadata: the endpoint authenticates and limits its callers itself and writes every
+/// refusal as a problem, so the API's rate limits and status-code pages are skipped for it (the
+/// callback path's shortest pipeline).
+/// </summary>
+public sealed class ChecksItsOwnCallers
+{
+    public static ChecksItsOwnCallers Instance { get; } = new();
+}

@@ -25,6 +25,7 @@ public static class WebhookApi
             .WithName("ReceiveCallback")
             .WithTags("Tavus callbacks")
             .AllowAnonymous()
+            .WithMetadata(ChecksItsOwnCallers.Instance)
             // A stored callback is logged in its commit's line by the event writer.
             .WithMetadata(SuccessLoggedElsewhere.Instance)
             .WithSummary("Receives a Tavus callback for a conversation's callback_url.")

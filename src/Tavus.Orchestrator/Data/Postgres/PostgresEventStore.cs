@@ -7,10 +7,32 @@ using Tavus.Orchestrator.Notifications;
 
 namespace Tavus.Orchestrator.Data.Postgres;
 
-/// <summary>The event writer's batches on PostgreSQL: a batch's inserts go to the server in one round trip.</summary>
+/// <summary>
+/// The event writer's batches on PostgreSQL: a batch's events go to the server as one statement of
+/// nine arrays (<c>INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING RETURNING</c>), however
+/// many there are; the conversations a batch only heard from are updated in one statement too.
+/// </summary>
 internal sealed class PostgresEventStore(NpgsqlDataSource dataSource, OutboxSignal signal) : IEventStore
 {
-    private const string InsertEventReturningId = EventBatchSession.InsertEventSql + "\nRETURNING \"Id\";";
+    /// <summary>
+    /// In the batch's order, so that ids rise with it and, of two copies of one delivery in a batch,
+    /// the first is the one stored. RETURNING names each stored row by its unique key.
+    /// </summary>
+    private const string InsertBatchSql = """
+        INSERT INTO "ConversationEvents" ("ConversationId", "Kind", "EventType", "OccurredAt", "ReceivedAt", "Source", "Properties", "Seq", "DedupeKey")
+        SELECT e.conversation, e.kind, e.type, e.occurred, e.received, e.source, e.properties, e.seq, e.dedupe
+        FROM unnest(@conversation, @kind, @type, @occurred, @received, @source, @properties, @seq, @dedupe)
+            WITH ORDINALITY AS e(conversation, kind, type, occurred, received, source, properties, seq, dedupe, position)
+        ORDER BY e.position
+        ON CONFLICT DO NOTHING
+        RETURNING "Id", "ConversationId", "DedupeKey";
+        """;
+
+    private const string HeardFromAllSql = """
+        UPDATE "Conversations" AS c SET "LastEventAt" = h.received
+        FROM unnest(@conversation, @received) AS h(conversation, received)
+        WHERE c."Id" = h.conversation AND (c."LastEventAt" IS NULL OR c."LastEventAt" < h.received);
+        """;
 
     public IEventBatchSession Open(CancellationToken cancellationToken) =>
         new Session(dataSource.OpenConnectionAsync(cancellationToken).AsTask().GetAwaiter().GetResult(), signal);
@@ -20,34 +42,57 @@ internal sealed class PostgresEventStore(NpgsqlDataSource dataSource, OutboxSign
     {
         protected override long?[] InsertAll(IReadOnlyList<EventWrite> batch, DbTransaction transaction)
         {
-            using var round = new NpgsqlBatch(connection, (NpgsqlTransaction)transaction);
-            foreach (var write in batch)
+            var n = batch.Count;
+            var (conversation, kind, type, source, properties, dedupe) = (new string[n], new string[n], new string[n], new string[n], new string[n], new string[n]);
+            var (occurred, received, seq) = (new DateTime[n], new DateTime[n], new long?[n]);
+            for (var i = 0; i < n; i++)
             {
-                var e = write.Event;
-                var insert = new NpgsqlBatchCommand(InsertEventReturningId);
-                insert.Parameters.Add(new NpgsqlParameter<string>("conversation", e.ConversationId));
-                insert.Parameters.Add(new NpgsqlParameter<string>("kind", e.Kind.ToString()));
-                insert.Parameters.Add(new NpgsqlParameter<string>("type", e.EventType));
-                insert.Parameters.Add(new NpgsqlParameter<DateTime>("occurred", NpgsqlDbType.TimestampTz) { TypedValue = e.OccurredAt });
-                insert.Parameters.Add(new NpgsqlParameter<DateTime>("received", NpgsqlDbType.TimestampTz) { TypedValue = e.ReceivedAt });
-                insert.Parameters.Add(new NpgsqlParameter<string>("source", e.Source.ToString()));
-                insert.Parameters.Add(new NpgsqlParameter<string>("properties", e.Properties));
-                insert.Parameters.Add(new NpgsqlParameter("seq", NpgsqlDbType.Bigint) { Value = (object?)e.Seq ?? DBNull.Value });
-                insert.Parameters.Add(new NpgsqlParameter<string>("dedupe", e.DedupeKey));
-                round.BatchCommands.Add(insert);
+                var e = batch[i].Event;
+                (conversation[i], kind[i], type[i], source[i], properties[i], dedupe[i]) =
+                    (e.ConversationId, e.Kind.ToString(), e.EventType, e.Source.ToString(), e.Properties, e.DedupeKey);
+                (occurred[i], received[i], seq[i]) = (e.OccurredAt, e.ReceivedAt, e.Seq);
             }
-            var ids = new long?[batch.Count];
-            using (var reader = round.ExecuteReader())
+            using var insert = new NpgsqlCommand(InsertBatchSql, connection, (NpgsqlTransaction)transaction);
+            var p = insert.Parameters;
+            p.Add(new NpgsqlParameter<string[]>("conversation", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = conversation });
+            p.Add(new NpgsqlParameter<string[]>("kind", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = kind });
+            p.Add(new NpgsqlParameter<string[]>("type", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = type });
+            p.Add(new NpgsqlParameter<DateTime[]>("occurred", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { TypedValue = occurred });
+            p.Add(new NpgsqlParameter<DateTime[]>("received", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { TypedValue = received });
+            p.Add(new NpgsqlParameter<string[]>("source", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = source });
+            p.Add(new NpgsqlParameter<string[]>("properties", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = properties });
+            p.Add(new NpgsqlParameter<long?[]>("seq", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = seq });
+            p.Add(new NpgsqlParameter<string[]>("dedupe", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = dedupe });
+
+            var stored = new Dictionary<(string, string), long>(n);
+            using (var reader = insert.ExecuteReader())
             {
-                for (var i = 0; i < batch.Count; i++)
+                while (reader.Read())
                 {
-                    ids[i] = reader.Read() ? reader.GetInt64(0) : null;
-                    reader.NextResult();
+                    stored[(reader.GetString(1), reader.GetString(2))] = reader.GetInt64(0);
+                }
+            }
+            // Each stored row to the first of the batch's events with its key; a later copy, or an
+            // event an index refused, is a duplicate.
+            var ids = new long?[n];
+            for (var i = 0; i < n; i++)
+            {
+                if (stored.Remove((conversation[i], dedupe[i]), out var id))
+                {
+                    ids[i] = id;
                 }
             }
             // Live streams on other instances hear of these events with the commit (LISTEN/NOTIFY).
-            LiveNotifications.Notify(connection, (NpgsqlTransaction)transaction, [.. batch.Select(w => w.Event.ConversationId)], ids);
+            LiveNotifications.Notify(connection, (NpgsqlTransaction)transaction, conversation, ids);
             return ids;
+        }
+
+        protected override void HeardFrom(IReadOnlyDictionary<string, DateTime> lastHeard, DbTransaction transaction)
+        {
+            using var update = new NpgsqlCommand(HeardFromAllSql, connection, (NpgsqlTransaction)transaction);
+            update.Parameters.Add(new NpgsqlParameter<string[]>("conversation", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = [.. lastHeard.Keys] });
+            update.Parameters.Add(new NpgsqlParameter<DateTime[]>("received", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { TypedValue = [.. lastHeard.Values] });
+            update.ExecuteNonQuery();
         }
     }
 }
