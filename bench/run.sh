@@ -524,9 +524,9 @@ out.append(row("orchestrator (%s)" % facts["store"], o))
 out.append("ours/empty req/s: %.2f   ours/empty p50: %.2f" % (ratio(med(o, "rps"), med(e, "rps")), ratio(med(o, "p50"), med(e, "p50"))))
 out.append("durable/empty req/s: %.2f (the cost of a durable write alone)   ours/durable req/s: %.2f (the cost of the rest)" % (
     ratio(med(d, "rps"), med(e, "rps")), ratio(med(o, "rps"), med(d, "rps"))))
-out.append(rounds("empty", e))
 if pf:
-    out.append("ours/PostgreSQL floor req/s: %.2f   PostgreSQL floor/empty req/s: %.2f" % (ratio(med(o, "rps"), med(pf, "rps")), ratio(med(pf, "rps"), med(e, "rps"))))
+    out.append("PostgreSQL floor/empty req/s: %.2f   ours/PostgreSQL floor req/s: %.2f" % (ratio(med(pf, "rps"), med(e, "rps")), ratio(med(o, "rps"), med(pf, "rps"))))
+out.append(rounds("empty", e))
 out.append(rounds("durable", d))
 if pf:
     out.append(rounds("pgfloor", pf))

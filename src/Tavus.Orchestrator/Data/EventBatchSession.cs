@@ -94,15 +94,12 @@ internal abstract class EventBatchSession : IEventBatchSession
             {
                 Apply(write);
             }
-            else if (!heardFrom.TryGetValue(write.Event.ConversationId, out var last) || last < write.Event.ReceivedAt)
+            else if (!InsertNotesHeardFrom && (!heardFrom.TryGetValue(write.Event.ConversationId, out var last) || last < write.Event.ReceivedAt))
             {
                 heardFrom[write.Event.ConversationId] = write.Event.ReceivedAt;
             }
         }
-        if (heardFrom.Count > 0)
-        {
-            HeardFrom(heardFrom, transaction);
-        }
+        HeardFrom(heardFrom);
         transaction.Commit();
         if (notifies)
         {
@@ -125,11 +122,14 @@ internal abstract class EventBatchSession : IEventBatchSession
         _apply.ExecuteNonQuery();
     }
 
+    /// <summary>Whether <see cref="InsertAll"/> also notes when each conversation was last heard from.</summary>
+    protected virtual bool InsertNotesHeardFrom => false;
+
     /// <summary>
     /// Notes when each conversation was last heard from (<see cref="HeardFromSql"/>): one statement
-    /// per conversation here, where a statement costs no round trip; a provider may do it in one.
+    /// per conversation, where a statement costs no round trip.
     /// </summary>
-    protected virtual void HeardFrom(IReadOnlyDictionary<string, DateTime> lastHeard, DbTransaction transaction)
+    private void HeardFrom(Dictionary<string, DateTime> lastHeard)
     {
         foreach (var (conversationId, receivedAt) in lastHeard)
         {

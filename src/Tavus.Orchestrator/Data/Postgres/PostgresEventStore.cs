@@ -10,28 +10,31 @@ namespace Tavus.Orchestrator.Data.Postgres;
 /// <summary>
 /// The event writer's batches on PostgreSQL: a batch's events go to the server as one statement of
 /// nine arrays (<c>INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING RETURNING</c>), however
-/// many there are; the conversations a batch only heard from are updated in one statement too.
+/// many there are, which also updates the conversations it heard from; then the <c>NOTIFY</c> for
+/// other instances' streams and the commit: three round trips a batch.
 /// </summary>
 internal sealed class PostgresEventStore(NpgsqlDataSource dataSource, OutboxSignal signal) : IEventStore
 {
     /// <summary>
     /// In the batch's order, so that ids rise with it and, of two copies of one delivery in a batch,
-    /// the first is the one stored. RETURNING names each stored row by its unique key.
+    /// the first is the one stored. RETURNING names each stored row by its unique key. The same
+    /// statement notes when each conversation was last heard from (a later time only, as
+    /// <see cref="Lifecycle.ApplySql"/> does), so that this costs no statement or round trip of its own.
     /// </summary>
     private const string InsertBatchSql = """
-        INSERT INTO "ConversationEvents" ("ConversationId", "Kind", "EventType", "OccurredAt", "ReceivedAt", "Source", "Properties", "Seq", "DedupeKey")
-        SELECT e.conversation, e.kind, e.type, e.occurred, e.received, e.source, e.properties, e.seq, e.dedupe
-        FROM unnest(@conversation, @kind, @type, @occurred, @received, @source, @properties, @seq, @dedupe)
-            WITH ORDINALITY AS e(conversation, kind, type, occurred, received, source, properties, seq, dedupe, position)
-        ORDER BY e.position
-        ON CONFLICT DO NOTHING
-        RETURNING "Id", "ConversationId", "DedupeKey";
-        """;
-
-    private const string HeardFromAllSql = """
-        UPDATE "Conversations" AS c SET "LastEventAt" = h.received
-        FROM unnest(@conversation, @received) AS h(conversation, received)
-        WHERE c."Id" = h.conversation AND (c."LastEventAt" IS NULL OR c."LastEventAt" < h.received);
+        WITH inserted AS (
+            INSERT INTO "ConversationEvents" ("ConversationId", "Kind", "EventType", "OccurredAt", "ReceivedAt", "Source", "Properties", "Seq", "DedupeKey")
+            SELECT e.conversation, e.kind, e.type, e.occurred, e.received, e.source, e.properties, e.seq, e.dedupe
+            FROM unnest(@conversation, @kind, @type, @occurred, @received, @source, @properties, @seq, @dedupe)
+                WITH ORDINALITY AS e(conversation, kind, type, occurred, received, source, properties, seq, dedupe, position)
+            ORDER BY e.position
+            ON CONFLICT DO NOTHING
+            RETURNING "Id", "ConversationId", "DedupeKey", "ReceivedAt"),
+        heard AS (
+            UPDATE "Conversations" AS c SET "LastEventAt" = h.received
+            FROM (SELECT "ConversationId" AS conversation, max("ReceivedAt") AS received FROM inserted GROUP BY "ConversationId") AS h
+            WHERE c."Id" = h.conversation AND (c."LastEventAt" IS NULL OR c."LastEventAt" < h.received))
+        SELECT "Id", "ConversationId", "DedupeKey" FROM inserted;
         """;
 
     public IEventBatchSession Open(CancellationToken cancellationToken) =>
@@ -87,12 +90,7 @@ internal sealed class PostgresEventStore(NpgsqlDataSource dataSource, OutboxSign
             return ids;
         }
 
-        protected override void HeardFrom(IReadOnlyDictionary<string, DateTime> lastHeard, DbTransaction transaction)
-        {
-            using var update = new NpgsqlCommand(HeardFromAllSql, connection, (NpgsqlTransaction)transaction);
-            update.Parameters.Add(new NpgsqlParameter<string[]>("conversation", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = [.. lastHeard.Keys] });
-            update.Parameters.Add(new NpgsqlParameter<DateTime[]>("received", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { TypedValue = [.. lastHeard.Values] });
-            update.ExecuteNonQuery();
-        }
+        // The insert notes when each conversation was last heard from.
+        protected override bool InsertNotesHeardFrom => true;
     }
 }
