@@ -59,5 +59,8 @@ public sealed class MetricsTests(OrchestratorFixture fixture) : IntegrationTests
         Assert.Contains("tavus_orchestrator_event_writer_commit_duration_seconds_bucket{", text);
         Assert.Contains("tavus_orchestrator_event_writer_queue_depth", text);
         Assert.Contains($"tavus_orchestrator_conversations_live{{otel_scope_name=\"Tavus.Orchestrator\",tenant_id=\"{Tenant.Id}\"}} 1", text.Replace("otel_scope_version=\"\",", "", StringComparison.Ordinal));
+        // ASP.NET Core's own request metrics, less the route-match count the callback path would pay for.
+        Assert.Contains("http_server_request_duration_seconds_bucket{", text);
+        Assert.DoesNotContain("aspnetcore_routing_match_attempts", text);
     }
 }

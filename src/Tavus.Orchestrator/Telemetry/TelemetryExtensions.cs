@@ -49,7 +49,11 @@ public static class TelemetryExtensions
             .ConfigureResource(resource => resource.AddService(builder.Configuration["OTEL_SERVICE_NAME"] ?? DefaultServiceName))
             .WithMetrics(metrics =>
             {
-                metrics.AddMeter(OrchestratorMetrics.MeterName).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation();
+                metrics.AddMeter(OrchestratorMetrics.MeterName).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation()
+                    // A count of route matches per request says nothing http.server.request.duration
+                    // does not, and costs the callback path an update per request: dropped, so
+                    // ASP.NET Core does not record it at all.
+                    .AddView("aspnetcore.routing.match_attempts", MetricStreamConfiguration.Drop);
                 if (options.Prometheus)
                 {
                     metrics.AddPrometheusExporter();
