@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
@@ -59,6 +60,32 @@ public sealed class NotificationRetryTests(NotificationFixture fixture) : Notifi
         var endpoint = await Eventually.WaitAsync(() => Tenant.GetFromJsonAsync<JsonElement>("/tenant/notifications"),
             e => !e.GetProperty("enabled").GetBoolean(), "the endpoint disabled");
         Assert.Contains("5 days", endpoint.Str("disabled_reason"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_retry_and_a_recovery_are_sent_at_once_without_waiting_for_the_dispatchers_next_look()
+    {
+        await Factory.SetEndpointAsync(Tenant, Receiver.Url(Path), [NotificationTypes.Created]);
+        Receiver.Status[Path] = 410;
+        await Tenant.CreateConversationAsync();
+        var first = (await Factory.DeliveredAsync(Receiver, Path, 1)).Single();
+        await Eventually.TrueAsync(() => Factory.QueryAsync(db => db.NotificationMessages.AnyAsync(
+            m => m.Id == first.Id && m.Status == MessageStatus.Failed)), "the message failed");
+        Receiver.Status[Path] = 200;
+        await Factory.SetEndpointAsync(Tenant, Receiver.Url(Path), [NotificationTypes.Created]);
+
+        // The clock stands still and nothing runs the dispatcher by hand: only the routes' own
+        // wake-up sends these (its next look is Notifications:PollMilliseconds away on this clock).
+        Assert.Equal(HttpStatusCode.Accepted, (await Tenant.PostAsync($"/tenant/notifications/messages/{first.Id}/retry", null)).StatusCode);
+        await Eventually.TrueAsync(() => Receiver.At(Path).Count == 2, "the retried message sent");
+        await Eventually.TrueAsync(() => Factory.QueryAsync(db => db.NotificationMessages.AnyAsync(
+            m => m.Id == first.Id && m.Status == MessageStatus.Delivered)), "the message delivered");
+        await Factory.QueryAsync(db => db.NotificationMessages.Where(m => m.Id == first.Id)
+            .ExecuteUpdateAsync(m => m.SetProperty(x => x.Status, MessageStatus.Failed)));
+        var recover = await Tenant.PostAsJsonAsync("/tenant/notifications/recover", new { since = Factory.Time.GetUtcNow().AddHours(-1) });
+        Assert.Equal(HttpStatusCode.Accepted, recover.StatusCode);
+        await Eventually.TrueAsync(() => Receiver.At(Path).Count == 3, "the recovered message sent");
+        Assert.All(Receiver.At(Path), r => Assert.Equal(first.Id, r.Id));
     }
 
     /// <summary>The next retry is scheduled from when an attempt is recorded, which follows the receiver's answer.</summary>

@@ -30,7 +30,8 @@ internal abstract class EventBatchSession : IEventBatchSession
         """;
 
     private readonly DbCommand _apply;
-    private readonly DbCommand _heardFrom;
+    private readonly DbType _timestamps;
+    private DbCommand? _heardFrom;
     private readonly OutboxCommands _outbox;
     private readonly OutboxSignal _signal;
 
@@ -51,10 +52,7 @@ internal abstract class EventBatchSession : IEventBatchSession
         Add(_apply, "endReason", DbType.String);
         Add(_apply, "shutdownReason", DbType.String);
 
-        _heardFrom = connection.CreateCommand();
-        _heardFrom.CommandText = HeardFromSql;
-        Add(_heardFrom, "conversation", DbType.String);
-        Add(_heardFrom, "received", timestamps);
+        _timestamps = timestamps;
 
         _outbox = new OutboxCommands(connection, timestamps);
     }
@@ -76,7 +74,6 @@ internal abstract class EventBatchSession : IEventBatchSession
         var notifies = false;
         using var transaction = Connection.BeginTransaction();
         _apply.Transaction = transaction;
-        _heardFrom.Transaction = transaction;
         var ids = InsertAll(batch, transaction);
         for (var i = 0; i < batch.Count; i++)
         {
@@ -99,7 +96,7 @@ internal abstract class EventBatchSession : IEventBatchSession
                 heardFrom[write.Event.ConversationId] = write.Event.ReceivedAt;
             }
         }
-        HeardFrom(heardFrom);
+        HeardFrom(heardFrom, transaction);
         transaction.Commit();
         if (notifies)
         {
@@ -129,10 +126,19 @@ internal abstract class EventBatchSession : IEventBatchSession
     /// Notes when each conversation was last heard from (<see cref="HeardFromSql"/>): one statement
     /// per conversation, where a statement costs no round trip.
     /// </summary>
-    private void HeardFrom(Dictionary<string, DateTime> lastHeard)
+    private void HeardFrom(Dictionary<string, DateTime> lastHeard, DbTransaction transaction)
     {
         foreach (var (conversationId, receivedAt) in lastHeard)
         {
+            // Made on first use: a provider whose insert notes this never needs it.
+            if (_heardFrom is null)
+            {
+                _heardFrom = Connection.CreateCommand();
+                _heardFrom.CommandText = HeardFromSql;
+                Add(_heardFrom, "conversation", DbType.String);
+                Add(_heardFrom, "received", _timestamps);
+            }
+            _heardFrom.Transaction = transaction;
             _heardFrom.Parameters[0].Value = conversationId;
             _heardFrom.Parameters[1].Value = receivedAt;
             _heardFrom.ExecuteNonQuery();
@@ -152,7 +158,7 @@ internal abstract class EventBatchSession : IEventBatchSession
         if (disposing)
         {
             _apply.Dispose();
-            _heardFrom.Dispose();
+            _heardFrom?.Dispose();
             _outbox.Dispose();
             Connection.Dispose();
         }
