@@ -111,6 +111,10 @@ public sealed class NotificationTests(NotificationFixture fixture) : Notificatio
         Assert.Equal(1, (await recover.ReadJsonAsync()).GetProperty("count").GetInt32());
         var again = (await Factory.DeliveredAsync(Receiver, Path, 2))[1];
         Assert.Equal(first.Id, again.Id);
+        // The receiver has the message before the dispatcher records its answer; until then the
+        // attempt is in flight and a retry is refused with 409.
+        await Eventually.TrueAsync(() => Factory.QueryAsync(db => db.NotificationMessages.AnyAsync(
+            m => m.Id == first.Id && m.Status == MessageStatus.Delivered)), "the recovered message delivered");
 
         var retry = await Tenant.PostAsync($"/tenant/notifications/messages/{first.Id}/retry", null);
         Assert.Equal(HttpStatusCode.Accepted, retry.StatusCode);
