@@ -79,15 +79,3 @@ public sealed class SseReader : IDisposable
         _response.Dispose();
     }
 }
-
-/// <summary>A test of PostgreSQL's own machinery (LISTEN/NOTIFY): skipped when the tests run on SQLite.</summary>
-public sealed class PostgresFactAttribute : FactAttribute
-{
-    public PostgresFactAttribute()
-    {
-        if (!TestDatabase.UsePostgres)
-        {
-            Skip = "PostgreSQL only";
-        }
-    }
-}

@@ -1,5 +1,4 @@
 using Tavus.Orchestrator.Conversations;
-using Tavus.Orchestrator.Data.Postgres;
 
 namespace Tavus.Orchestrator.Tests;
 
@@ -39,38 +38,4 @@ public sealed class StreamCursorTests
     [InlineData("1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18")]
     public void A_position_the_service_never_sent_is_refused(string header) =>
         Assert.False(StreamCursor.TryParse(header, out _));
-}
-
-public sealed class LiveNotificationsTests
-{
-    [Fact]
-    public void A_batch_is_one_payload_naming_each_conversation_with_its_highest_id_and_the_lowest_overall()
-    {
-        var payloads = LiveNotifications.Payloads([("oa", 10), ("ob", 11), ("oa", 12)]);
-
-        var notice = LiveNotifications.Parse(Assert.Single(payloads));
-        Assert.NotNull(notice);
-        Assert.Equal(10, notice.FromId);
-        Assert.Equal([("oa", 12L), ("ob", 11L)], notice.Conversations);
-    }
-
-    [Fact]
-    public void A_batch_too_large_for_one_notification_is_split_under_8000_bytes_losing_nothing()
-    {
-        var events = Enumerable.Range(0, 2000).Select(i => ($"o{i:x15}", (long)(1000 + i))).ToList();
-
-        var payloads = LiveNotifications.Payloads(events);
-
-        Assert.True(payloads.Count > 1);
-        Assert.All(payloads, p => Assert.True(System.Text.Encoding.UTF8.GetByteCount(p) < 8000));
-        var notices = payloads.Select(p => LiveNotifications.Parse(p)!).ToList();
-        var named = notices.SelectMany(n => n.Conversations.Select(c => (c.ConversationId, n.FromId, c.HighestId))).ToList();
-        Assert.Equal(events.Count, named.Count);
-        Assert.All(named, c => Assert.True(c.FromId <= c.HighestId));
-        Assert.Equal(events.Select(e => e.Item1).Order(), named.Select(c => c.ConversationId).Order());
-    }
-
-    [Fact]
-    public void An_id_a_payload_cannot_carry_becomes_every_watched_conversation() =>
-        Assert.True(LiveNotifications.Parse(Assert.Single(LiveNotifications.Payloads([("has space", 7)])))!.Everything);
 }

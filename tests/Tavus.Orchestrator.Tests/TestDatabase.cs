@@ -120,3 +120,15 @@ public sealed class SqliteFactAttribute : FactAttribute
         }
     }
 }
+
+/// <summary>A test of PostgreSQL's own machinery (LISTEN/NOTIFY): skipped when the tests run on SQLite.</summary>
+public sealed class PostgresFactAttribute : FactAttribute
+{
+    public PostgresFactAttribute()
+    {
+        if (!TestDatabase.UsePostgres)
+        {
+            Skip = "PostgreSQL only";
+        }
+    }
+}

@@ -8,7 +8,8 @@ namespace Tavus.Orchestrator.Data;
 /// <summary>
 /// A batch's transaction, as both event stores run it: each event inserted (by the provider's own
 /// fastest means), each new one applied to its conversation (<see cref="Lifecycle.ApplySql"/>),
-/// conversations that were only heard from noted once per batch, then the commit. Rows or
+/// conversations that were only heard from noted once per batch, then the commit (or, where the
+/// insert is one statement and the batch needs nothing else, that statement alone). Rows or
 /// statements that must commit with the events go in <see cref="Commit"/>: the notifications each
 /// new event causes (<see cref="OutboxCommands"/>) do; a duplicate causes none.
 /// </summary>
@@ -61,9 +62,18 @@ internal abstract class EventBatchSession : IEventBatchSession
 
     /// <summary>
     /// Inserts the batch's events in order (<see cref="InsertEventSql"/>): each one's new id, or null
-    /// when a unique index says it is already there.
+    /// when a unique index says it is already there. The transaction is null when the insert is the
+    /// batch's only statement (see <see cref="InsertIsOneStatement"/>).
     /// </summary>
-    protected abstract long?[] InsertAll(IReadOnlyList<EventWrite> batch, DbTransaction transaction);
+    protected abstract long?[] InsertAll(IReadOnlyList<EventWrite> batch, DbTransaction? transaction);
+
+    /// <summary>
+    /// Whether <see cref="InsertAll"/> is one statement that also notes when each conversation was
+    /// last heard from. Then a batch with nothing else to write — no event moves its conversation or
+    /// may cause a notification — is that statement alone, atomic by itself: no transaction to begin
+    /// and commit, which on a server are round trips of their own.
+    /// </summary>
+    protected virtual bool InsertIsOneStatement => false;
 
     public virtual RecordOutcome[] Commit(IReadOnlyList<EventWrite> batch)
     {
@@ -72,7 +82,9 @@ internal abstract class EventBatchSession : IEventBatchSession
         // once per batch, not once each.
         var heardFrom = new Dictionary<string, DateTime>();
         var notifies = false;
-        using var transaction = Connection.BeginTransaction();
+        using var transaction = InsertIsOneStatement && batch.All(w => !Lifecycle.MovesConversation(w) && !NotificationTypes.MayNotify(w))
+            ? null
+            : Connection.BeginTransaction();
         _apply.Transaction = transaction;
         var ids = InsertAll(batch, transaction);
         for (var i = 0; i < batch.Count; i++)
@@ -91,13 +103,16 @@ internal abstract class EventBatchSession : IEventBatchSession
             {
                 Apply(write);
             }
-            else if (!InsertNotesHeardFrom && (!heardFrom.TryGetValue(write.Event.ConversationId, out var last) || last < write.Event.ReceivedAt))
+            else if (!InsertIsOneStatement && (!heardFrom.TryGetValue(write.Event.ConversationId, out var last) || last < write.Event.ReceivedAt))
             {
                 heardFrom[write.Event.ConversationId] = write.Event.ReceivedAt;
             }
         }
-        HeardFrom(heardFrom, transaction);
-        transaction.Commit();
+        if (transaction is not null)
+        {
+            HeardFrom(heardFrom, transaction);
+            transaction.Commit();
+        }
         if (notifies)
         {
             _signal.Raise();
@@ -118,9 +133,6 @@ internal abstract class EventBatchSession : IEventBatchSession
         p[6].Value = (object?)write.Effect.ShutdownReason ?? DBNull.Value;
         _apply.ExecuteNonQuery();
     }
-
-    /// <summary>Whether <see cref="InsertAll"/> also notes when each conversation was last heard from.</summary>
-    protected virtual bool InsertNotesHeardFrom => false;
 
     /// <summary>
     /// Notes when each conversation was last heard from (<see cref="HeardFromSql"/>): one statement

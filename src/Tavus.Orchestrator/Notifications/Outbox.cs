@@ -81,7 +81,7 @@ internal sealed class OutboxCommands : IDisposable
     }
 
     /// <summary>Call before the event is applied to its conversation, in the batch's transaction; true when a message was written.</summary>
-    public bool Write(EventWrite write, DbTransaction transaction)
+    public bool Write(EventWrite write, DbTransaction? transaction)
     {
         if (!NotificationTypes.MayNotify(write))
         {

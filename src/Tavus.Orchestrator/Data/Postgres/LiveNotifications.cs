@@ -1,24 +1,40 @@
 using System.Globalization;
-using System.Text;
-using Npgsql;
 
 namespace Tavus.Orchestrator.Data.Postgres;
 
 /// <summary>
-/// What a commit tells the other instances' live streams on PostgreSQL: a <c>NOTIFY</c> sent in the
-/// writer's transaction, so it is delivered exactly when the events are visible, and never for a
-/// rolled-back batch. Its payload names the lowest event id of the batch and each conversation with
-/// its highest id there: <c>"1041 o3f…:1044 o9a…:1043"</c>. A listener reads each named conversation's
-/// events from the lowest id on, which covers the whole batch whatever order concurrent batches
-/// commit in. A payload stays under PostgreSQL's 8000 bytes: a larger batch is split into several
-/// notifications (still one statement); an id a payload cannot carry is sent as <c>*</c>, every
-/// watched conversation.
+/// What a commit tells the other instances' live streams on PostgreSQL: a <c>NOTIFY</c> sent by the
+/// writer's insert itself (<see cref="NotifySql"/>), so it is delivered exactly when the events are
+/// visible, never for a rolled-back batch, and costs no round trip of its own. Its payload names the
+/// lowest event id of the batch and each conversation with its highest id there:
+/// <c>"1041 o3f…:1044 o9a…:1043"</c>. A listener reads each named conversation's events from the
+/// lowest id on, which covers the whole batch whatever order concurrent batches commit in. A payload
+/// stays under PostgreSQL's 8000 bytes: a larger batch is split into several notifications (still the
+/// one statement); an id a payload cannot carry is sent as <c>*</c>, every watched conversation.
 /// </summary>
 public static class LiveNotifications
 {
     public const string Channel = "tavus_orchestrator_events";
     public const string EveryConversation = "*";
-    private const int MaxPayloadBytes = 7900;
+
+    /// <summary>
+    /// A CTE over the CTE <c>inserted</c> (the batch's stored rows: "Id", "ConversationId") that
+    /// notifies the channel of them; the statement must read <c>(SELECT count(*) FROM notified)</c>
+    /// for it to run, once. Conversations are named in groups of 80: a name is at most 64 bytes (else
+    /// <c>*</c>) and an id at most 19 digits, so a payload is at most 20 + 80 × 85 = 6,820 bytes.
+    /// </summary>
+    public const string NotifySql = $$"""
+        notified AS (
+            SELECT pg_notify('{{Channel}}', min(n.lowest)::text || ' ' || string_agg(n.named, ' '))
+            FROM (
+                SELECT min(i."Id") AS lowest, k.name || ':' || max(i."Id")::text AS named, (row_number() OVER () - 1) / 80 AS part
+                FROM inserted AS i
+                CROSS JOIN LATERAL (SELECT CASE
+                    WHEN octet_length(i."ConversationId") BETWEEN 1 AND 64 AND i."ConversationId" <> '{{EveryConversation}}' AND i."ConversationId" !~ '[[:space:]]'
+                    THEN i."ConversationId" ELSE '{{EveryConversation}}' END AS name) AS k
+                GROUP BY k.name) AS n
+            GROUP BY n.part)
+        """;
 
     /// <summary>One notification: read these conversations' events from an id on.</summary>
     /// <param name="FromId">The lowest event id of the batch.</param>
@@ -28,62 +44,6 @@ public static class LiveNotifications
         public bool Everything => Conversations.Any(c => c.ConversationId == EveryConversation);
 
         public long HighestId => Conversations.Count == 0 ? FromId : Conversations.Max(c => c.HighestId);
-    }
-
-    /// <summary>Notifies the channel of the events a batch stored (null ids: duplicates, not stored), inside its transaction.</summary>
-    public static void Notify(NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyList<string> conversationIds, IReadOnlyList<long?> ids)
-    {
-        var stored = new List<(string, long)>(ids.Count);
-        for (var i = 0; i < ids.Count; i++)
-        {
-            if (ids[i] is { } id)
-            {
-                stored.Add((conversationIds[i], id));
-            }
-        }
-        var payloads = Payloads(stored);
-        if (payloads.Count == 0)
-        {
-            return;
-        }
-        using var command = new NpgsqlCommand("SELECT pg_notify(@channel, payload) FROM unnest(@payloads) AS payload", connection, transaction);
-        command.Parameters.Add(new NpgsqlParameter<string>("channel", Channel));
-        command.Parameters.Add(new NpgsqlParameter<string[]>("payloads", [.. payloads]));
-        command.ExecuteNonQuery();
-    }
-
-    public static List<string> Payloads(IEnumerable<(string ConversationId, long Id)> events)
-    {
-        var byConversation = new Dictionary<string, (long Lowest, long Highest)>(StringComparer.Ordinal);
-        foreach (var (conversationId, id) in events)
-        {
-            var key = Carriable(conversationId) ? conversationId : EveryConversation;
-            byConversation[key] = byConversation.TryGetValue(key, out var range)
-                ? (Math.Min(range.Lowest, id), Math.Max(range.Highest, id))
-                : (id, id);
-        }
-        var payloads = new List<string>();
-        var tokens = new List<string>();
-        var lowest = long.MaxValue;
-        var bytes = 20;
-        foreach (var (conversationId, (low, high)) in byConversation)
-        {
-            var token = conversationId + ":" + high.ToString(CultureInfo.InvariantCulture);
-            var size = Encoding.UTF8.GetByteCount(token) + 1;
-            if (tokens.Count > 0 && bytes + size > MaxPayloadBytes)
-            {
-                payloads.Add(Payload(lowest, tokens));
-                (tokens, lowest, bytes) = ([], long.MaxValue, 20);
-            }
-            tokens.Add(token);
-            lowest = Math.Min(lowest, low);
-            bytes += size;
-        }
-        if (tokens.Count > 0)
-        {
-            payloads.Add(Payload(lowest, tokens));
-        }
-        return payloads;
     }
 
     /// <summary>The notice a payload carries; null for one this version does not know.</summary>
@@ -106,10 +66,4 @@ public static class LiveNotifications
         }
         return new Notice(fromId, conversations);
     }
-
-    private static string Payload(long lowest, List<string> tokens) =>
-        lowest.ToString(CultureInfo.InvariantCulture) + " " + string.Join(' ', tokens);
-
-    private static bool Carriable(string conversationId) =>
-        conversationId.Length is > 0 and <= 64 && conversationId != EveryConversation && !conversationId.Any(char.IsWhiteSpace);
 }

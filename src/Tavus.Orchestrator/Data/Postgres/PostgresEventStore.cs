@@ -10,8 +10,9 @@ namespace Tavus.Orchestrator.Data.Postgres;
 /// <summary>
 /// The event writer's batches on PostgreSQL: a batch's events go to the server as one statement of
 /// nine arrays (<c>INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING RETURNING</c>), however
-/// many there are, which also updates the conversations it heard from; then the <c>NOTIFY</c> for
-/// other instances' streams and the commit: three round trips a batch.
+/// many there are, which also updates the conversations it heard from and sends the <c>NOTIFY</c>
+/// for other instances' streams. A batch of events that only say a conversation is alive (the
+/// utterances that are most of a call's callbacks) is that one statement alone: one round trip.
 /// </summary>
 internal sealed class PostgresEventStore(NpgsqlDataSource dataSource, OutboxSignal signal) : IEventStore
 {
@@ -19,9 +20,10 @@ internal sealed class PostgresEventStore(NpgsqlDataSource dataSource, OutboxSign
     /// In the batch's order, so that ids rise with it and, of two copies of one delivery in a batch,
     /// the first is the one stored. RETURNING names each stored row by its unique key. The same
     /// statement notes when each conversation was last heard from (a later time only, as
-    /// <see cref="Lifecycle.ApplySql"/> does), so that this costs no statement or round trip of its own.
+    /// <see cref="Lifecycle.ApplySql"/> does) and notifies other instances
+    /// (<see cref="LiveNotifications.NotifySql"/>), so that neither costs a statement or round trip of its own.
     /// </summary>
-    private const string InsertBatchSql = """
+    private const string InsertBatchSql = $$"""
         WITH inserted AS (
             INSERT INTO "ConversationEvents" ("ConversationId", "Kind", "EventType", "OccurredAt", "ReceivedAt", "Source", "Properties", "Seq", "DedupeKey")
             SELECT e.conversation, e.kind, e.type, e.occurred, e.received, e.source, e.properties, e.seq, e.dedupe
@@ -33,8 +35,9 @@ internal sealed class PostgresEventStore(NpgsqlDataSource dataSource, OutboxSign
         heard AS (
             UPDATE "Conversations" AS c SET "LastEventAt" = h.received
             FROM (SELECT "ConversationId" AS conversation, max("ReceivedAt") AS received FROM inserted GROUP BY "ConversationId") AS h
-            WHERE c."Id" = h.conversation AND (c."LastEventAt" IS NULL OR c."LastEventAt" < h.received))
-        SELECT "Id", "ConversationId", "DedupeKey" FROM inserted;
+            WHERE c."Id" = h.conversation AND (c."LastEventAt" IS NULL OR c."LastEventAt" < h.received)),
+        {{LiveNotifications.NotifySql}}
+        SELECT "Id", "ConversationId", "DedupeKey", (SELECT count(*) FROM notified) FROM inserted;
         """;
 
     public IEventBatchSession Open(CancellationToken cancellationToken) =>
@@ -43,7 +46,7 @@ internal sealed class PostgresEventStore(NpgsqlDataSource dataSource, OutboxSign
     // Our UTC times are timestamptz columns; DbType.DateTime would mean "without time zone".
     private sealed class Session(NpgsqlConnection connection, OutboxSignal signal) : EventBatchSession(connection, DbType.DateTimeOffset, signal)
     {
-        protected override long?[] InsertAll(IReadOnlyList<EventWrite> batch, DbTransaction transaction)
+        protected override long?[] InsertAll(IReadOnlyList<EventWrite> batch, DbTransaction? transaction)
         {
             var n = batch.Count;
             var (conversation, kind, type, source, properties, dedupe) = (new string[n], new string[n], new string[n], new string[n], new string[n], new string[n]);
@@ -55,7 +58,7 @@ internal sealed class PostgresEventStore(NpgsqlDataSource dataSource, OutboxSign
                     (e.ConversationId, e.Kind.ToString(), e.EventType, e.Source.ToString(), e.Properties, e.DedupeKey);
                 (occurred[i], received[i], seq[i]) = (e.OccurredAt, e.ReceivedAt, e.Seq);
             }
-            using var insert = new NpgsqlCommand(InsertBatchSql, connection, (NpgsqlTransaction)transaction);
+            using var insert = new NpgsqlCommand(InsertBatchSql, connection, (NpgsqlTransaction?)transaction);
             var p = insert.Parameters;
             p.Add(new NpgsqlParameter<string[]>("conversation", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = conversation });
             p.Add(new NpgsqlParameter<string[]>("kind", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = kind });
@@ -85,12 +88,10 @@ internal sealed class PostgresEventStore(NpgsqlDataSource dataSource, OutboxSign
                     ids[i] = id;
                 }
             }
-            // Live streams on other instances hear of these events with the commit (LISTEN/NOTIFY).
-            LiveNotifications.Notify(connection, (NpgsqlTransaction)transaction, conversation, ids);
             return ids;
         }
 
-        // The insert notes when each conversation was last heard from.
-        protected override bool InsertNotesHeardFrom => true;
+        // One statement, which notes when each conversation was last heard from.
+        protected override bool InsertIsOneStatement => true;
     }
 }

@@ -36,7 +36,7 @@ internal sealed class SqliteEventStore(SqliteConnections connections, IOptions<E
             return outcomes;
         }
 
-        protected override long?[] InsertAll(IReadOnlyList<EventWrite> batch, DbTransaction transaction)
+        protected override long?[] InsertAll(IReadOnlyList<EventWrite> batch, DbTransaction? transaction)
         {
             var ids = new long?[batch.Count];
             for (var i = 0; i < batch.Count; i++)
