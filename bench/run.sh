@@ -16,6 +16,11 @@
 #   DURATION            seconds per measured wrk run (default 10)
 #   ROUNDS              alternating rounds per pair (default 3)
 #   CREATE_CONNECTIONS  wrk connections for the create benchmark (default 8)
+#   WEBHOOK_CONNECTIONS wrk connections for the webhook benchmark (default 64; try 256)
+#   BENCHMARKS          which to run: "webhook create" (default), "webhook" or "create"
+#   WEBHOOK_TARGETS     the webhook targets, in round order (default "empty durable ours", and
+#                       pgfloor before ours with DB=postgres); e.g. "ours" to see what a setting of
+#                       the orchestrator's costs in CPU per request (its environment is passed on)
 #   SIM_LATENCY_MS      latency the simulator adds to its /v2 answers during the create benchmark,
 #                       to look like a remote Tavus (default 0: the simulator answers at once)
 #   DB                  sqlite (default) or postgres: the database the orchestrator uses; postgres
@@ -48,7 +53,8 @@ INSTANCES=${INSTANCES:-1}
 BENCH_POSTGRES=${BENCH_POSTGRES:-Host=127.0.0.1;Username=postgres;Password=postgres}
 WARMUP_SECONDS=${WARMUP_SECONDS:-20}
 WRK_THREADS=2
-WEBHOOK_CONNECTIONS=64
+WEBHOOK_CONNECTIONS=${WEBHOOK_CONNECTIONS:-64}
+BENCHMARKS=${BENCHMARKS:-webhook create}
 
 ORCH_URL=http://127.0.0.1:5180
 ORCH2_URL=http://127.0.0.1:5182
@@ -62,7 +68,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 RUN_DIR=$RESULTS/$(date -u +%Y%m%dT%H%M%SZ)
 TMP_DIR=$(mktemp -d -t tavus-bench.XXXXXX)
-RUNS_TSV=$RUN_DIR/runs.tsv       # one line per wrk run: phase target round rps p50 p99 requests non2xx sockerr file
+RUNS_TSV=$RUN_DIR/runs.tsv       # one line per wrk run: phase target round rps p50 p99 requests non2xx sockerr file cpu_ticks db_ticks
 FACTS=$RUN_DIR/facts.env          # key=value facts gathered on the way, read by the summary
 
 ORCH_PID=""
@@ -264,7 +270,11 @@ start_baselines() {
 }
 
 # The webhook group: the two floors, PostgreSQL's too when the orchestrator runs on it, and ours.
-webhook_targets() { if [[ $DB == postgres ]]; then echo empty durable pgfloor ours; else echo empty durable ours; fi; }
+webhook_targets() {
+    if [[ -n ${WEBHOOK_TARGETS:-} ]]; then echo "$WEBHOOK_TARGETS"
+    elif [[ $DB == postgres ]]; then echo empty durable pgfloor ours
+    else echo empty durable ours; fi
+}
 
 # --- JSON and HTTP helpers ----------------------------------------------------------------------
 
@@ -321,19 +331,47 @@ print("%.2f %.3f %.3f %d %d %d" % (
 PY
 }
 
+# CPU time (user + system, in clock ticks) the processes have used so far; a process that has
+# ended counts nothing. CPU per request is far steadier than req/s on a busy 2-core machine: it
+# shows what a change saves even when the noise hides it in the throughput.
+cpu_ticks() {
+    local total=0 pid ticks
+    for pid in "$@"; do
+        ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || true)
+        total=$((total + ${ticks:-0}))
+    done
+    echo "$total"
+}
+
+# The server process(es) behind a target, and the database server's processes (PostgreSQL's
+# backends, the WAL writer, …; none for SQLite, which runs inside the server process).
+target_pids() {
+    case $1 in
+        empty) echo "$EMPTY_PID" ;;
+        durable) echo "$DURABLE_PID" ;;
+        pgfloor) echo "$PGFLOOR_PID" ;;
+        *) echo "$ORCH_PID $ORCH2_PID" ;;
+    esac
+}
+db_ticks() { if [[ $DB == postgres ]]; then cpu_ticks $(pgrep -x postgres || true); else echo 0; fi; }
+
 # run_wrk PHASE TARGET ROUND SECONDS CONNECTIONS SCRIPT URL [VAR=value...]: one wrk run, its output
 # kept, its figures appended to runs.tsv. The VAR=value pairs are the lua script's environment.
 run_wrk() {
     local phase=$1 target=$2 round=$3 seconds=$4 connections=$5 script=$6 url=$7
     shift 7
-    local file=$RUN_DIR/wrk-$phase-$target-$round.txt
+    local file=$RUN_DIR/wrk-$phase-$target-$round.txt cpu db
     log "wrk $phase → $target (round $round, ${seconds}s, $connections connections)"
+    cpu=$(cpu_ticks $(target_pids "$target"))
+    db=$(db_ticks)
     env "$@" wrk -t"$WRK_THREADS" -c"$connections" -d"${seconds}s" --latency -s "$script" "$url" >"$file" 2>&1 \
         || { cat "$file" >&2; die "wrk failed against $url"; }
+    cpu=$(($(cpu_ticks $(target_pids "$target")) - cpu))
+    db=$(($(db_ticks) - db))
     local figures
     figures=$(parse_wrk "$file")
-    printf '%s\t%s\t%s\t%s\t%s\n' "$phase" "$target" "$round" "$(tr ' ' '\t' <<<"$figures")" "$(basename "$file")" >>"$RUNS_TSV"
-    log "  → req/s, p50 ms, p99 ms, requests, non-2xx, socket errors: $figures"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$phase" "$target" "$round" "$(tr ' ' '\t' <<<"$figures")" "$(basename "$file")" "$cpu" "$db" >>"$RUNS_TSV"
+    log "  → req/s, p50 ms, p99 ms, requests, non-2xx, socket errors: $figures; CPU ticks server $cpu, database $db"
 }
 
 # One webhook run; every run gets a seq range of its own (2 threads × 1e9 < 1e10), so no callback
@@ -358,8 +396,10 @@ run_webhook() {
 # Two instances: two wrk at once, half the connections each, one to each instance; the run's
 # figures are the sum of req/s, the mean of the p50s and the larger p99.
 run_webhook_two() {
-    local phase=$1 round=$2 seconds=$3 half=$((WEBHOOK_CONNECTIONS / 2)) files=() pids=() figures
+    local phase=$1 round=$2 seconds=$3 half=$((WEBHOOK_CONNECTIONS / 2)) files=() pids=() figures cpu db
     log "wrk $phase → ours (two instances, round $round, ${seconds}s, $half + $half connections)"
+    cpu=$(cpu_ticks $(target_pids ours))
+    db=$(db_ticks)
     for i in 1 2; do
         local url=$ORCH_URL file=$RUN_DIR/wrk-$phase-ours-$round-instance$i.txt
         ((i == 2)) && url=$ORCH2_URL
@@ -369,13 +409,15 @@ run_webhook_two() {
         pids+=($!)
     done
     wait "${pids[@]}"
+    cpu=$(($(cpu_ticks $(target_pids ours)) - cpu))
+    db=$(($(db_ticks) - db))
     figures=$(python3 - "$(parse_wrk "${files[0]}")" "$(parse_wrk "${files[1]}")" <<'PY'
 import sys
 a, b = ([float(x) for x in arg.split()] for arg in sys.argv[1:3])
 print("%.2f %.3f %.3f %d %d %d" % (a[0] + b[0], (a[1] + b[1]) / 2, max(a[2], b[2]), a[3] + b[3], a[4] + b[4], a[5] + b[5]))
 PY
 )
-    printf '%s\t%s\t%s\t%s\t%s\n' "$phase" ours "$round" "$(tr ' ' '\t' <<<"$figures")" "$(basename "${files[0]}")" >>"$RUNS_TSV"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$phase" ours "$round" "$(tr ' ' '\t' <<<"$figures")" "$(basename "${files[0]}")" "$cpu" "$db" >>"$RUNS_TSV"
     log "  → req/s, p50 ms, p99 ms, requests, non-2xx, socket errors: $figures"
 }
 
@@ -473,6 +515,8 @@ summarize() {
     fact rounds "$ROUNDS"
     fact warmup "$WARMUP_SECONDS"
     fact create_connections "$CREATE_CONNECTIONS"
+    fact webhook_connections "$WEBHOOK_CONNECTIONS"
+    fact clock_ticks "$(getconf CLK_TCK)"
     fact sim_latency_ms "$SIM_LATENCY_MS"
     fact store "$([[ $DB == postgres ]] && echo "PostgreSQL, $INSTANCES instance(s)" || echo SQLite)"
     if [[ -n ${BENCH_REF:-} ]]; then
@@ -489,22 +533,25 @@ for line in open(sys.argv[2]):
     facts[k] = v
 
 def sel(phase, target):
-    return [dict(rps=float(r[3]), p50=float(r[4]), p99=float(r[5]), req=int(r[6]), non=int(r[7]), sock=int(r[8]), round=r[2])
+    # CPU µs per completed request: the server process(es), and the database server (PostgreSQL).
+    us = lambda ticks, req: int(ticks) * 1e6 / int(facts["clock_ticks"]) / req if req else float("nan")
+    return [dict(rps=float(r[3]), p50=float(r[4]), p99=float(r[5]), req=int(r[6]), non=int(r[7]), sock=int(r[8]), round=r[2],
+                 cpu=us(r[10], int(r[6])), db=us(r[11], int(r[6])))
             for r in runs if r[0] == phase and r[1] == target]
 
 def med(rows, key):
     return statistics.median(r[key] for r in rows) if rows else float("nan")
 
 def row(label, rows):
-    return "%-34s %10.1f %9.2f %9.2f %9d %9d" % (label, med(rows, "rps"), med(rows, "p50"), med(rows, "p99"),
-                                                sum(r["non"] for r in rows), sum(r["sock"] for r in rows))
+    return "%-34s %10.1f %9.2f %9.2f %9d %9d %9.1f %9.1f" % (label, med(rows, "rps"), med(rows, "p50"), med(rows, "p99"),
+                                                sum(r["non"] for r in rows), sum(r["sock"] for r in rows), med(rows, "cpu"), med(rows, "db"))
 
 def rounds(label, rows):
-    return "  %-10s " % label + "  ".join("r%s %.0f/s p50 %.2f p99 %.2f" % (r["round"], r["rps"], r["p50"], r["p99"]) for r in rows)
+    return "  %-10s " % label + "  ".join("r%s %.0f/s p50 %.2f p99 %.2f cpu %.0fµs" % (r["round"], r["rps"], r["p50"], r["p99"], r["cpu"]) for r in rows)
 
 mb = lambda kb: int(kb or 0) / 1024
 ratio = lambda a, b: a / b if b else float("nan")
-header = "%-34s %10s %9s %9s %9s %9s" % ("", "req/s", "p50 ms", "p99 ms", "non-2xx", "sock err")
+header = "%-34s %10s %9s %9s %9s %9s %9s %9s" % ("", "req/s", "p50 ms", "p99 ms", "non-2xx", "sock err", "CPU µs", "db µs")
 e, d, o = sel("webhook", "empty"), sel("webhook", "durable"), sel("webhook", "ours")
 pf = sel("webhook", "pgfloor")
 co, cd = sel("create", "ours"), sel("create", "direct")
@@ -514,7 +561,8 @@ out.append("machine: %s cores, %s; ASP.NET Core %s; %s; code %s" % (facts["nproc
 out.append("load average (1/5/15 min) at the start: %s, at the end: %s (other work on the machine skews the figures; the runs themselves load both cores)" % (facts["load_before"], facts["load_after"]))
 out.append("medians of %s alternating rounds of %s s each (after a %s s warm-up of each target); non-2xx and socket errors summed" % (facts["rounds"], facts["duration"], facts["warmup"]))
 out.append("")
-out.append("POST /webhook  (wrk -t2 -c64, distinct conversation.utterance callbacks, ~0.8 KB bodies)")
+out.append("POST /webhook  (wrk -t2 -c%s, distinct conversation.utterance callbacks, ~0.8 KB bodies; CPU µs: the server's CPU time" % facts["webhook_connections"])
+out.append("               per request, db µs: PostgreSQL's processes' per request, both medians of the rounds)")
 out.append(header)
 out.append(row("EmptyEndpoint (Kestrel baseline)", e))
 out.append(row("DurableReceiver (SQLite, FULL)", d))
@@ -532,17 +580,18 @@ if pf:
     out.append(rounds("pgfloor", pf))
 out.append(rounds("ours", o))
 out.append("")
-lat = int(facts["sim_latency_ms"])
-out.append("create  (wrk -t2 -c%s, body {\"persona_id\":\"pbench\"}; simulator latency %s)" % (
-    facts["create_connections"], "%d ms per /v2 answer, SIM_LATENCY_MS" % lat if lat > 0 else "0: it answers at once"))
-out.append(header)
-out.append(row("POST /conversations (ours)", co))
-out.append(row("POST /tavus-sim/v2/conversations", cd))
-out.append("overhead: ours p50 / direct p50 = %.2f   direct req/s / ours req/s = %.2f" % (
-    ratio(med(co, "p50"), med(cd, "p50")), ratio(med(cd, "rps"), med(co, "rps"))))
-out.append(rounds("ours", co))
-out.append(rounds("direct", cd))
-out.append("")
+if co or cd:
+    lat = int(facts["sim_latency_ms"])
+    out.append("create  (wrk -t2 -c%s, body {\"persona_id\":\"pbench\"}; simulator latency %s)" % (
+        facts["create_connections"], "%d ms per /v2 answer, SIM_LATENCY_MS" % lat if lat > 0 else "0: it answers at once"))
+    out.append(header)
+    out.append(row("POST /conversations (ours)", co))
+    out.append(row("POST /tavus-sim/v2/conversations", cd))
+    out.append("overhead: ours p50 / direct p50 = %.2f   direct req/s / ours req/s = %.2f" % (
+        ratio(med(co, "p50"), med(cd, "p50")), ratio(med(cd, "rps"), med(co, "rps"))))
+    out.append(rounds("ours", co))
+    out.append(rounds("direct", cd))
+    out.append("")
 direct_creates = sum(int(r[6]) for r in runs if r[1] == "direct")
 out.append("orchestrator memory: peak RSS (VmHWM) %.0f MB after the webhook rounds; %.0f MB at the end (max sampled VmRSS %.0f MB)," % (
     mb(facts.get("hwm_after_webhook_kb")), mb(facts.get("hwm_end_kb")), mb(facts.get("rss_sampled_max_kb"))))
@@ -552,7 +601,7 @@ sent = sum(int(r[6]) for r in wh)
 ok = sent - sum(int(r[7]) for r in wh)
 out.append("sanity: ConversationEvents rows %s (conversation.utterance %s); wrk completed %d webhook requests to the orchestrator, %d of them 2xx (warm-up included)" % (
     facts["rows_total"], facts["rows_utterance"], sent, ok))
-out.append("        (utterance rows may exceed the 2xx count by requests in flight when a wrk run stopped: at most 64 a run; other rows are replica_joined of %s conversations)" % facts["conversations"])
+out.append("        (utterance rows may exceed the 2xx count by requests in flight when a wrk run stopped: at most %s a run; other rows are replica_joined of %s conversations)" % (facts["webhook_connections"], facts["conversations"]))
 out.append("orchestrator log (orchestrator.log.gz): request lines by status %s; %s warning lines, %s error lines; %.0f MB" % (
     facts["log_statuses"].strip() or "none", facts["log_warnings"], facts["log_errors"], int(facts["log_bytes"]) / 1e6))
 commits, committed = int(facts["log_commits"] or 0), int(facts["log_committed"] or 0)
@@ -583,8 +632,8 @@ main() {
     sample_rss "$ORCH_PID" "$RUN_DIR/rss-max.kb" &
     SAMPLER_PID=$!
 
-    webhook_benchmark
-    create_benchmark
+    [[ " $BENCHMARKS " != *" webhook "* ]] || webhook_benchmark
+    [[ " $BENCHMARKS " != *" create "* ]] || create_benchmark
     gather_facts
     summarize
 }
