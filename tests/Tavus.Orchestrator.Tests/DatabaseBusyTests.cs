@@ -7,6 +7,7 @@ using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Tavus.Orchestrator.Data;
+using Tavus.Orchestrator.Data.Postgres;
 
 namespace Tavus.Orchestrator.Tests;
 
@@ -66,6 +67,30 @@ public sealed class DatabaseBusyTests : IAsyncLifetime
         _refuse.Refusing = false;
         Assert.Equal(HttpStatusCode.OK, (await tenant.GetAsync("/conversations")).StatusCode);
         Assert.Equal(HttpStatusCode.Created, (await tenant.PostAsJsonAsync("/conversations", new { persona_id = "p1" })).StatusCode);
+    }
+
+    [PostgresFact]
+    public async Task A_writer_connection_the_server_cut_is_opened_again_and_the_callbacks_on_it_are_stored()
+    {
+        var tenant = await _factory.CreateTenantAsync("acme");
+        var id = (await tenant.CreateConversationAsync()).Str("conversation_id");
+        var token = await _factory.CallbackTokenAsync(id);
+        using var tavus = _factory.CreateClient();
+        Assert.Equal(HttpStatusCode.OK, (await tavus.PostFixtureAsync("replica_joined.json", id, token)).StatusCode);
+
+        // What a server restart, a failover or an operator's pg_terminate_backend does to it.
+        Assert.Equal(1, await _factory.QueryAsync(db => db.Database.SqlQuery<int>($"""
+            SELECT COUNT(pg_terminate_backend(pid))::int AS "Value" FROM pg_stat_activity
+            WHERE application_name = {PostgresEventStore.ApplicationName} AND datname = current_database()
+            """).SingleAsync()));
+
+        foreach (var fixture in new[] { "transcription_ready.json", "shutdown_participant_left_timeout.json" })
+        {
+            var response = await tavus.PostFixtureAsync(fixture, id, token);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("recorded", (await response.ReadJsonAsync()).Str("status"));
+        }
+        Assert.Equal("ended", (await tenant.GetConversationAsync(id)).Str("status"));
     }
 
     [Fact]

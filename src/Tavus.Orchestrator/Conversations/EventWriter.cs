@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Tavus.Orchestrator.Data;
@@ -69,7 +70,19 @@ public sealed partial class EventWriter : BackgroundService
 
     private void Run(CancellationToken stoppingToken)
     {
-        using var session = _store.Open(stoppingToken);
+        IEventBatchSession? session = null;
+        try
+        {
+            Run(ref session, stoppingToken);
+        }
+        finally
+        {
+            session?.Dispose();
+        }
+    }
+
+    private void Run(ref IEventBatchSession? session, CancellationToken stoppingToken)
+    {
         var batch = new List<Pending>(_options.MaxBatchSize);
         var reader = _queue.Reader;
 
@@ -89,24 +102,13 @@ public sealed partial class EventWriter : BackgroundService
             RecordOutcome[]? outcomes = null;
             try
             {
+                session ??= _store.Open(stoppingToken);
                 outcomes = Commit(session, batch);
             }
             catch (Exception ex)
             {
-                // One bad write must not fail the others: retry each alone.
                 Log.BatchFailed(_logger, ex, batch.Count);
-                foreach (var pending in batch)
-                {
-                    try
-                    {
-                        var alone = Stopwatch.GetTimestamp();
-                        LogCommit([pending], Commit(session, [pending]), Stopwatch.GetElapsedTime(alone));
-                    }
-                    catch (Exception single)
-                    {
-                        pending.Completion.TrySetException(single);
-                    }
-                }
+                RetryEachAlone(ref session, batch, stoppingToken);
             }
             if (outcomes is not null)
             {
@@ -124,6 +126,44 @@ public sealed partial class EventWriter : BackgroundService
     }
 
     /// <summary>
+    /// One bad write must not fail the others: each is tried alone. A connection the server cut (a
+    /// restart, a failover, an operator's <c>pg_terminate_backend</c>) is opened again first, so the
+    /// writer outlives it; a database that cannot be reached fails the rest of the batch at once
+    /// (503: <see cref="Data.DbErrors.IsUnavailable"/>) and is tried again with the next batch. A write
+    /// whose commit the cut connection may have made is answered as a duplicate: the unique indexes
+    /// keep it once.
+    /// </summary>
+    private void RetryEachAlone(ref IEventBatchSession? session, List<Pending> batch, CancellationToken stoppingToken)
+    {
+        for (var i = 0; i < batch.Count; i++)
+        {
+            try
+            {
+                if (session is { IsOpen: false })
+                {
+                    session.Dispose();
+                    session = null;
+                }
+                session ??= _store.Open(stoppingToken);
+                var alone = Stopwatch.GetTimestamp();
+                LogCommit([batch[i]], Commit(session, [batch[i]]), Stopwatch.GetElapsedTime(alone));
+            }
+            catch (Exception ex)
+            {
+                batch[i].Completion.TrySetException(ex);
+                if (session is null)
+                {
+                    foreach (var rest in batch.Skip(i + 1))
+                    {
+                        rest.Completion.TrySetException(ex);
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>
     /// One line per commit, naming every event in it: the log record of stored callbacks, whose
     /// request lines are Debug (at thousands of callbacks a second, a line each cost 10–15 % of the
     /// service's CPU and as many log lines; the events themselves are the durable record).
@@ -134,17 +174,25 @@ public sealed partial class EventWriter : BackgroundService
         {
             return;
         }
-        var events = new string[batch.Count];
+        // One builder for the line: no string per event.
+        var events = new StringBuilder(batch.Count * 64);
         var duplicates = 0;
         for (var i = 0; i < batch.Count; i++)
         {
             var write = batch[i].Write;
             var e = write.Event;
-            var duplicate = outcomes[i] == RecordOutcome.Duplicate;
-            duplicates += duplicate ? 1 : 0;
-            events[i] = $"{write.PublicId ?? e.ConversationId} {e.EventType}{(e.Seq is { } seq ? $" seq {seq}" : "")}{(duplicate ? " (duplicate)" : "")}";
+            events.Append(i == 0 ? "" : "; ").Append(write.PublicId ?? e.ConversationId).Append(' ').Append(e.EventType);
+            if (e.Seq is { } seq)
+            {
+                events.Append(" seq ").Append(seq);
+            }
+            if (outcomes[i] == RecordOutcome.Duplicate)
+            {
+                duplicates++;
+                events.Append(" (duplicate)");
+            }
         }
-        Log.Committed(_logger, batch.Count, duplicates, elapsed.TotalMilliseconds, string.Join("; ", events));
+        Log.Committed(_logger, batch.Count, duplicates, elapsed.TotalMilliseconds, events.ToString());
     }
 
     public override Task StopAsync(CancellationToken cancellationToken)

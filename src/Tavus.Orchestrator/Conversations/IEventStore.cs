@@ -33,4 +33,7 @@ public interface IEventBatchSession : IDisposable
     /// Everything else that must commit with the events belongs in this same transaction.
     /// </summary>
     RecordOutcome[] Commit(IReadOnlyList<EventWrite> batch);
+
+    /// <summary>False once the server has cut the session's connection: the writer opens another.</summary>
+    bool IsOpen { get; }
 }

@@ -60,6 +60,9 @@ internal abstract class EventBatchSession : IEventBatchSession
 
     protected DbConnection Connection { get; }
 
+    // Npgsql reports a connection it found broken as closed.
+    public bool IsOpen => Connection.State == ConnectionState.Open;
+
     /// <summary>
     /// Inserts the batch's events in order (<see cref="InsertEventSql"/>): each one's new id, or null
     /// when a unique index says it is already there. The transaction is null when the insert is the

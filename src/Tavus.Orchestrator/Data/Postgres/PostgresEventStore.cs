@@ -40,8 +40,24 @@ internal sealed class PostgresEventStore(NpgsqlDataSource dataSource, OutboxSign
         SELECT "Id", "ConversationId", "DedupeKey", (SELECT count(*) FROM notified) FROM inserted;
         """;
 
-    public IEventBatchSession Open(CancellationToken cancellationToken) =>
-        new Session(dataSource.OpenConnectionAsync(cancellationToken).AsTask().GetAwaiter().GetResult(), signal);
+    /// <summary>The writer connection's application_name (pg_stat_activity shows it).</summary>
+    public const string ApplicationName = "tavus-orchestrator-writer";
+
+    public IEventBatchSession Open(CancellationToken cancellationToken)
+    {
+        var connection = dataSource.OpenConnectionAsync(cancellationToken).AsTask().GetAwaiter().GetResult();
+        try
+        {
+            using var name = new NpgsqlCommand($"SET application_name = '{ApplicationName}'", connection);
+            name.ExecuteNonQuery();
+            return new Session(connection, signal);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
 
     // Our UTC times are timestamptz columns; DbType.DateTime would mean "without time zone".
     private sealed class Session(NpgsqlConnection connection, OutboxSignal signal) : EventBatchSession(connection, DbType.DateTimeOffset, signal)
