@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using Tavus.Orchestrator.Conversations;
@@ -12,8 +13,11 @@ internal static class PostgresDatabase
         // The same few statements run thousands of times a second: let Npgsql prepare them on the
         // server, unless the connection string says otherwise (Max Auto Prepare=0 behind a
         // transaction-mode PgBouncer, say).
+        // (NpgsqlConnectionStringBuilder.ContainsKey says whether a keyword exists, not whether it
+        // was given: the plain builder says which were.)
         var builder = new NpgsqlConnectionStringBuilder(configured);
-        if (!builder.ContainsKey("Max Auto Prepare"))
+        var given = new DbConnectionStringBuilder { ConnectionString = configured };
+        if (!given.Keys.Cast<string>().Any(key => string.Equals(key.Replace(" ", "", StringComparison.Ordinal), "MaxAutoPrepare", StringComparison.OrdinalIgnoreCase)))
         {
             builder.MaxAutoPrepare = 32;
         }
