@@ -188,6 +188,31 @@ public sealed class WebhookTests(OrchestratorFixture fixture) : IntegrationTests
         Assert.Equal(1, recorded.GetProperty("properties").GetProperty("x").GetInt32());
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(40_000)] // past the event writer's own 16 KiB encoding buffer
+    public async Task Text_outside_ASCII_is_stored_and_read_back_as_it_was_sent(int repeat)
+    {
+        var id = (await Tenant.CreateConversationAsync()).Str("conversation_id");
+        var token = await Factory.CallbackTokenAsync(id);
+        var speech = string.Concat(Enumerable.Repeat("Olá, 日本語 🎙️ ß ", repeat));
+        var body = JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["conversation_id"] = id,
+            ["event_type"] = "conversation.utterance.é",
+            ["seq"] = 7,
+            ["properties"] = new Dictionary<string, string> { ["role"] = "user", ["speech"] = speech },
+        });
+
+        var response = await _tavus.PostAsync($"/webhook?token={token}", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var recorded = Assert.Single((await Tenant.GetConversationAsync(id)).GetProperty("events").EnumerateArray());
+        Assert.Equal("conversation.utterance.é", recorded.Str("event_type"));
+        Assert.Equal(speech, recorded.GetProperty("properties").Str("speech"));
+        Assert.Equal("user", recorded.GetProperty("properties").Str("role"));
+    }
+
     [Fact]
     public async Task The_same_callback_twice_is_a_duplicate_stored_once()
     {
