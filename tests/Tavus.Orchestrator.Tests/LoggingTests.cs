@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Serilog.Core;
 using Serilog.Events;
+using Tavus.Orchestrator.Conversations;
 
 namespace Tavus.Orchestrator.Tests;
 
@@ -137,4 +138,40 @@ public sealed class CallbackLogTests : IAsyncLifetime
             && e.Properties.TryGetValue("RequestPath", out var path) && path.ToString() == "\"/webhook\"");
         Assert.Equal(traceId, line.TraceId);
     }
+}
+
+public sealed class CommitLineTests
+{
+    [Fact]
+    public void A_run_of_one_conversations_events_is_one_entry_with_its_count_and_seq_range()
+    {
+        EventWrite[] writes =
+        [
+            Write("ca", "conversation.utterance", 7), Write("ca", "conversation.utterance", 8), Write("ca", "conversation.utterance", 10),
+            Write("ca", "system.replica_joined", null),
+            Write("cb", "conversation.utterance", 3),
+            Write("ca", "conversation.utterance", 11), Write("ca", "conversation.utterance", 11),
+            Write("ca", "application.transcription_ready", null), Write("ca", "application.transcription_ready", null),
+        ];
+        RecordOutcome[] outcomes =
+        [
+            RecordOutcome.Recorded, RecordOutcome.Recorded, RecordOutcome.Recorded, RecordOutcome.Recorded, RecordOutcome.Recorded,
+            RecordOutcome.Recorded, RecordOutcome.Duplicate, RecordOutcome.Recorded, RecordOutcome.Recorded,
+        ];
+
+        Assert.Equal(
+            "ca conversation.utterance ×3 seq 7–10; ca system.replica_joined; cb conversation.utterance seq 3; " +
+            "ca conversation.utterance seq 11; ca conversation.utterance seq 11 (duplicate); ca application.transcription_ready ×2",
+            EventWriter.Describe(writes, outcomes));
+    }
+
+    private static EventWrite Write(string conversation, string type, long? seq) => new(new ConversationEvent
+    {
+        ConversationId = "internal-" + conversation,
+        Kind = Lifecycle.KindOf(type),
+        EventType = type,
+        Seq = seq,
+        Properties = "{}",
+        DedupeKey = seq is { } n ? $"seq:{n}" : Guid.NewGuid().ToString(),
+    }, EventEffect.None, PublicId: conversation);
 }

@@ -174,25 +174,63 @@ public sealed partial class EventWriter : BackgroundService
         {
             return;
         }
-        // One builder for the line: no string per event.
-        var events = new StringBuilder(batch.Count * 64);
-        var duplicates = 0;
+        var writes = new EventWrite[batch.Count];
         for (var i = 0; i < batch.Count; i++)
         {
-            var write = batch[i].Write;
-            var e = write.Event;
-            events.Append(i == 0 ? "" : "; ").Append(write.PublicId ?? e.ConversationId).Append(' ').Append(e.EventType);
-            if (e.Seq is { } seq)
+            writes[i] = batch[i].Write;
+        }
+        Log.Committed(_logger, batch.Count, outcomes.Count(o => o == RecordOutcome.Duplicate), elapsed.TotalMilliseconds, Describe(writes, outcomes));
+    }
+
+    /// <summary>
+    /// The commit line's events: each as <c>conversation event_type seq N</c>, and a run of events in
+    /// a row with the same conversation, type and outcome (a call's utterances, mostly) as one
+    /// <c>conversation event_type ×count seq lowest–highest</c>, so that a busy conversation's commit
+    /// is one short line rather than a long one (rendering and writing its bytes was most of what the
+    /// line cost). <c>(duplicate)</c> marks events that were stored before.
+    /// </summary>
+    internal static string Describe(IReadOnlyList<EventWrite> writes, IReadOnlyList<RecordOutcome> outcomes)
+    {
+        var line = new StringBuilder(64);
+        for (var i = 0; i < writes.Count;)
+        {
+            var first = writes[i].Event;
+            var name = writes[i].PublicId ?? first.ConversationId;
+            var (low, high, everySeq) = (first.Seq, first.Seq, first.Seq is not null);
+            var end = i + 1;
+            for (; end < writes.Count; end++)
             {
-                events.Append(" seq ").Append(seq);
+                var next = writes[end].Event;
+                if ((writes[end].PublicId ?? next.ConversationId) != name || next.EventType != first.EventType || outcomes[end] != outcomes[i])
+                {
+                    break;
+                }
+                everySeq &= next.Seq is not null;
+                (low, high) = (Min(low, next.Seq), Max(high, next.Seq));
+            }
+            line.Append(i == 0 ? "" : "; ").Append(name).Append(' ').Append(first.EventType);
+            if (end - i > 1)
+            {
+                line.Append(" ×").Append(end - i);
+            }
+            if (everySeq)
+            {
+                line.Append(" seq ").Append(low!.Value);
+                if (high != low)
+                {
+                    line.Append('–').Append(high!.Value);
+                }
             }
             if (outcomes[i] == RecordOutcome.Duplicate)
             {
-                duplicates++;
-                events.Append(" (duplicate)");
+                line.Append(" (duplicate)");
             }
+            i = end;
         }
-        Log.Committed(_logger, batch.Count, duplicates, elapsed.TotalMilliseconds, events.ToString());
+        return line.ToString();
+
+        static long? Min(long? a, long? b) => a is null || b is null ? null : Math.Min(a.Value, b.Value);
+        static long? Max(long? a, long? b) => a is null || b is null ? null : Math.Max(a.Value, b.Value);
     }
 
     public override Task StopAsync(CancellationToken cancellationToken)
