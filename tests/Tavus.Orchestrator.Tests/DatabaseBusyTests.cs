@@ -93,6 +93,50 @@ public sealed class DatabaseBusyTests : IAsyncLifetime
         Assert.Equal("ended", (await tenant.GetConversationAsync(id)).Str("status"));
     }
 
+    [PostgresFact]
+    public async Task A_writer_that_cannot_reconnect_answers_503_and_stores_again_once_the_database_is_back()
+    {
+        var tenant = await _factory.CreateTenantAsync("acme");
+        var id = (await tenant.CreateConversationAsync()).Str("conversation_id");
+        var token = await _factory.CallbackTokenAsync(id);
+        using var tavus = _factory.CreateClient();
+        Assert.Equal(HttpStatusCode.OK, (await tavus.PostFixtureAsync("replica_joined.json", id, token)).StatusCode);
+
+        await AllowConnectionsAsync(false);
+        try
+        {
+            Assert.Equal(1, await _factory.QueryAsync(db => db.Database.SqlQuery<int>($"""
+                SELECT COUNT(pg_terminate_backend(pid))::int AS "Value" FROM pg_stat_activity
+                WHERE application_name = {PostgresEventStore.ApplicationName} AND datname = current_database()
+                """).SingleAsync()));
+            var refused = await tavus.PostFixtureAsync("transcription_ready.json", id, token);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.NotNull(refused.Headers.RetryAfter);
+        }
+        finally
+        {
+            await AllowConnectionsAsync(true);
+        }
+
+        var stored = await tavus.PostFixtureAsync("transcription_ready.json", id, token);
+        Assert.Equal(HttpStatusCode.OK, stored.StatusCode);
+        Assert.Equal("recorded", (await stored.ReadJsonAsync()).Str("status"));
+    }
+
+    /// <summary>Whether new connections to the test database are let in (those open stay open); said from another database.</summary>
+    private async Task AllowConnectionsAsync(bool allow)
+    {
+        var test = new NpgsqlConnectionStringBuilder(await _factory.QueryAsync(db => Task.FromResult(db.Database.GetConnectionString()!)));
+        var name = test.Database;
+        test.Database = "postgres";
+        test.Pooling = false;
+        await using var server = new NpgsqlConnection(test.ConnectionString);
+        await server.OpenAsync();
+        // The test's own database name: ALTER DATABASE takes no parameters.
+        await using var alter = new NpgsqlCommand("ALTER DATABASE \"" + name + "\" WITH ALLOW_CONNECTIONS " + (allow ? "true" : "false"), server);
+        await alter.ExecuteNonQueryAsync();
+    }
+
     [Fact]
     public void Only_a_database_that_cannot_take_the_request_now_is_unavailable()
     {

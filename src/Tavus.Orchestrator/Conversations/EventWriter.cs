@@ -108,7 +108,15 @@ public sealed partial class EventWriter : BackgroundService
             catch (Exception ex)
             {
                 Log.BatchFailed(_logger, ex, batch.Count);
-                RetryEachAlone(ref session, batch, stoppingToken);
+                if (session is null)
+                {
+                    // The database cannot be reached: the next batch tries again.
+                    FailAll(batch, 0, ex);
+                }
+                else
+                {
+                    RetryEachAlone(ref session, batch, stoppingToken);
+                }
             }
             if (outcomes is not null)
             {
@@ -148,18 +156,23 @@ public sealed partial class EventWriter : BackgroundService
                 var alone = Stopwatch.GetTimestamp();
                 LogCommit([batch[i]], Commit(session, [batch[i]]), Stopwatch.GetElapsedTime(alone));
             }
+            catch (Exception ex) when (session is null)
+            {
+                FailAll(batch, i, ex);
+                return;
+            }
             catch (Exception ex)
             {
                 batch[i].Completion.TrySetException(ex);
-                if (session is null)
-                {
-                    foreach (var rest in batch.Skip(i + 1))
-                    {
-                        rest.Completion.TrySetException(ex);
-                    }
-                    return;
-                }
             }
+        }
+    }
+
+    private static void FailAll(List<Pending> batch, int from, Exception ex)
+    {
+        for (var i = from; i < batch.Count; i++)
+        {
+            batch[i].Completion.TrySetException(ex);
         }
     }
 
