@@ -102,20 +102,21 @@ public sealed class DatabaseBusyTests : IAsyncLifetime
         using var tavus = _factory.CreateClient();
         Assert.Equal(HttpStatusCode.OK, (await tavus.PostFixtureAsync("replica_joined.json", id, token)).StatusCode);
 
-        await AllowConnectionsAsync(false);
+        // Said from another database: this one lets no new connection in, the writer's is cut.
+        Assert.Equal(1L, await OnServerAsync(database => $"""
+            ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS false;
+            SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
+            WHERE application_name = '{PostgresEventStore.ApplicationName}' AND datname = '{database}';
+            """));
         try
         {
-            Assert.Equal(1, await _factory.QueryAsync(db => db.Database.SqlQuery<int>($"""
-                SELECT COUNT(pg_terminate_backend(pid))::int AS "Value" FROM pg_stat_activity
-                WHERE application_name = {PostgresEventStore.ApplicationName} AND datname = current_database()
-                """).SingleAsync()));
             var refused = await tavus.PostFixtureAsync("transcription_ready.json", id, token);
             Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
             Assert.NotNull(refused.Headers.RetryAfter);
         }
         finally
         {
-            await AllowConnectionsAsync(true);
+            await OnServerAsync(database => $"""ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS true; SELECT 0::bigint;""");
         }
 
         var stored = await tavus.PostFixtureAsync("transcription_ready.json", id, token);
@@ -123,18 +124,19 @@ public sealed class DatabaseBusyTests : IAsyncLifetime
         Assert.Equal("recorded", (await stored.ReadJsonAsync()).Str("status"));
     }
 
-    /// <summary>Whether new connections to the test database are let in (those open stay open); said from another database.</summary>
-    private async Task AllowConnectionsAsync(bool allow)
+    /// <summary>
+    /// Runs SQL about the test database (its name given to <paramref name="sql"/>; ALTER DATABASE
+    /// takes no parameters) on a connection to the server's <c>postgres</c> database; the last result.
+    /// </summary>
+    private async Task<long> OnServerAsync(Func<string, string> sql)
     {
-        var test = new NpgsqlConnectionStringBuilder(await _factory.QueryAsync(db => Task.FromResult(db.Database.GetConnectionString()!)));
-        var name = test.Database;
-        test.Database = "postgres";
-        test.Pooling = false;
-        await using var server = new NpgsqlConnection(test.ConnectionString);
-        await server.OpenAsync();
-        // The test's own database name: ALTER DATABASE takes no parameters.
-        await using var alter = new NpgsqlCommand("ALTER DATABASE \"" + name + "\" WITH ALLOW_CONNECTIONS " + (allow ? "true" : "false"), server);
-        await alter.ExecuteNonQueryAsync();
+        var server = new NpgsqlConnectionStringBuilder(await _factory.QueryAsync(db => Task.FromResult(db.Database.GetConnectionString()!)));
+        var database = server.Database!;
+        (server.Database, server.Pooling) = ("postgres", false);
+        await using var connection = new NpgsqlConnection(server.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql(database), connection);
+        return (long)(await command.ExecuteScalarAsync())!;
     }
 
     [Fact]
