@@ -39,33 +39,30 @@ internal static class SqliteDatabase
 
     private static void EnsureFolderExists(string connectionString)
     {
-        var dataSource = new SqliteConnectionStringBuilder(connectionString).DataSource;
-        if (string.IsNullOrEmpty(dataSource) || dataSource == ":memory:")
-        {
-            return;
-        }
-        var folder = Path.GetDirectoryName(Path.GetFullPath(dataSource));
-        if (!string.IsNullOrEmpty(folder))
+        if (FolderOf(connectionString) is { Length: > 0 } folder)
         {
             Directory.CreateDirectory(folder);
         }
     }
 
+    /// <summary>Sets <see cref="Pragmas"/> on a connection just opened: every connection, EF's and the writer's.</summary>
+    internal static void SetPragmas(DbConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = Pragmas;
+        command.ExecuteNonQuery();
+    }
+
     /// <summary>Every connection EF opens gets the same pragmas as the event writer's.</summary>
     private sealed class PragmasOnOpen : DbConnectionInterceptor
     {
-        public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData)
-        {
-            using var command = connection.CreateCommand();
-            command.CommandText = Pragmas;
-            command.ExecuteNonQuery();
-        }
+        public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) => SetPragmas(connection);
 
-        public override async Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
+        // Microsoft.Data.Sqlite runs its async calls synchronously anyway.
+        public override Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
         {
-            await using var command = connection.CreateCommand();
-            command.CommandText = Pragmas;
-            await command.ExecuteNonQueryAsync(cancellationToken);
+            SetPragmas(connection);
+            return Task.CompletedTask;
         }
     }
 }
@@ -77,9 +74,7 @@ internal sealed class SqliteConnections(string connectionString)
     {
         var connection = new SqliteConnection(connectionString);
         connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = SqliteDatabase.Pragmas;
-        command.ExecuteNonQuery();
+        SqliteDatabase.SetPragmas(connection);
         return connection;
     }
 }
