@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Tavus.Orchestrator.Notifications;
 
 namespace Tavus.Orchestrator.Tests;
 
@@ -11,10 +10,7 @@ public sealed class AdminNotificationsTests(NotificationFixture fixture) : Notif
     [Fact]
     public async Task An_operator_sees_a_tenants_failed_message_and_sends_it_again_with_the_same_id()
     {
-        await Factory.SetEndpointAsync(Tenant, Receiver.Url(Path), [NotificationTypes.Created]);
-        Receiver.Status[Path] = 410;
-        await Tenant.CreateConversationAsync();
-        var first = (await Factory.DeliveredAsync(Receiver, Path, 1)).Single();
+        var first = await FailedMessageAsync();
         using var admin = Factory.CreateAdminClient();
 
         var failed = await Eventually.WaitAsync(
@@ -26,8 +22,7 @@ public sealed class AdminNotificationsTests(NotificationFixture fixture) : Notif
         var everyTenant = await admin.GetFromJsonAsync<JsonElement>("/admin/notifications/messages?status=failed&limit=100");
         Assert.Contains(everyTenant.GetProperty("data").EnumerateArray(), m => m.Str("id") == first.Id);
 
-        Receiver.Status[Path] = 200;
-        await Factory.SetEndpointAsync(Tenant, Receiver.Url(Path), [NotificationTypes.Created]);
+        await MendEndpointAsync();
         var retry = await admin.PostAsync($"/admin/notifications/messages/{first.Id}/retry", null);
         Assert.Equal(HttpStatusCode.Accepted, retry.StatusCode);
         Assert.Equal(first.Id, (await Factory.DeliveredAsync(Receiver, Path, 2))[1].Id);

@@ -72,17 +72,11 @@ public sealed class DatabaseBusyTests : IAsyncLifetime
     [PostgresFact]
     public async Task A_writer_connection_the_server_cut_is_opened_again_and_the_callbacks_on_it_are_stored()
     {
-        var tenant = await _factory.CreateTenantAsync("acme");
-        var id = (await tenant.CreateConversationAsync()).Str("conversation_id");
-        var token = await _factory.CallbackTokenAsync(id);
         using var tavus = _factory.CreateClient();
-        Assert.Equal(HttpStatusCode.OK, (await tavus.PostFixtureAsync("replica_joined.json", id, token)).StatusCode);
+        var (tenant, id, token) = await ConversationWithACallbackStoredAsync(tavus);
 
         // What a server restart, a failover or an operator's pg_terminate_backend does to it.
-        Assert.Equal(1, await _factory.QueryAsync(db => db.Database.SqlQuery<int>($"""
-            SELECT COUNT(pg_terminate_backend(pid))::int AS "Value" FROM pg_stat_activity
-            WHERE application_name = {PostgresEventStore.ApplicationName} AND datname = current_database()
-            """).SingleAsync()));
+        Assert.Equal(1L, await OnServerAsync(CutWriterSql));
 
         foreach (var fixture in new[] { "transcription_ready.json", "shutdown_participant_left_timeout.json" })
         {
@@ -96,18 +90,11 @@ public sealed class DatabaseBusyTests : IAsyncLifetime
     [PostgresFact]
     public async Task A_writer_that_cannot_reconnect_answers_503_and_stores_again_once_the_database_is_back()
     {
-        var tenant = await _factory.CreateTenantAsync("acme");
-        var id = (await tenant.CreateConversationAsync()).Str("conversation_id");
-        var token = await _factory.CallbackTokenAsync(id);
         using var tavus = _factory.CreateClient();
-        Assert.Equal(HttpStatusCode.OK, (await tavus.PostFixtureAsync("replica_joined.json", id, token)).StatusCode);
+        var (_, id, token) = await ConversationWithACallbackStoredAsync(tavus);
 
-        // Said from another database: this one lets no new connection in, the writer's is cut.
-        Assert.Equal(1L, await OnServerAsync(database => $"""
-            ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS false;
-            SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
-            WHERE application_name = '{PostgresEventStore.ApplicationName}' AND datname = '{database}';
-            """));
+        // This database lets no new connection in, and the writer's is cut.
+        Assert.Equal(1L, await OnServerAsync(database => $"""ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS false; {CutWriterSql(database)}"""));
         try
         {
             var refused = await tavus.PostFixtureAsync("transcription_ready.json", id, token);
@@ -123,6 +110,22 @@ public sealed class DatabaseBusyTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, stored.StatusCode);
         Assert.Equal("recorded", (await stored.ReadJsonAsync()).Str("status"));
     }
+
+    /// <summary>A conversation whose first callback is stored: the writer has its connection.</summary>
+    private async Task<(TenantClient Tenant, string Id, string Token)> ConversationWithACallbackStoredAsync(HttpClient tavus)
+    {
+        var tenant = await _factory.CreateTenantAsync("acme");
+        var id = (await tenant.CreateConversationAsync()).Str("conversation_id");
+        var token = await _factory.CallbackTokenAsync(id);
+        Assert.Equal(HttpStatusCode.OK, (await tavus.PostFixtureAsync("replica_joined.json", id, token)).StatusCode);
+        return (tenant, id, token);
+    }
+
+    /// <summary>Ends the event writer's connection to the database; how many it ended.</summary>
+    private static string CutWriterSql(string database) => $"""
+        SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
+        WHERE application_name = '{PostgresEventStore.ApplicationName}' AND datname = '{database}';
+        """;
 
     /// <summary>
     /// Runs SQL about the test database (its name given to <paramref name="sql"/>; ALTER DATABASE

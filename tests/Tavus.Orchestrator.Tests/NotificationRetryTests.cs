@@ -65,21 +65,14 @@ public sealed class NotificationRetryTests(NotificationFixture fixture) : Notifi
     [Fact]
     public async Task A_retry_and_a_recovery_are_sent_at_once_without_waiting_for_the_dispatchers_next_look()
     {
-        await Factory.SetEndpointAsync(Tenant, Receiver.Url(Path), [NotificationTypes.Created]);
-        Receiver.Status[Path] = 410;
-        await Tenant.CreateConversationAsync();
-        var first = (await Factory.DeliveredAsync(Receiver, Path, 1)).Single();
-        await Eventually.TrueAsync(() => Factory.QueryAsync(db => db.NotificationMessages.AnyAsync(
-            m => m.Id == first.Id && m.Status == MessageStatus.Failed)), "the message failed");
-        Receiver.Status[Path] = 200;
-        await Factory.SetEndpointAsync(Tenant, Receiver.Url(Path), [NotificationTypes.Created]);
+        var first = await FailedMessageAsync();
+        await MendEndpointAsync();
 
         // The clock stands still and nothing runs the dispatcher by hand: only the routes' own
         // wake-up sends these (its next look is Notifications:PollMilliseconds away on this clock).
         Assert.Equal(HttpStatusCode.Accepted, (await Tenant.PostAsync($"/tenant/notifications/messages/{first.Id}/retry", null)).StatusCode);
         await Eventually.TrueAsync(() => Receiver.At(Path).Count == 2, "the retried message sent");
-        await Eventually.TrueAsync(() => Factory.QueryAsync(db => db.NotificationMessages.AnyAsync(
-            m => m.Id == first.Id && m.Status == MessageStatus.Delivered)), "the message delivered");
+        await RecordedAsync(first.Id, MessageStatus.Delivered);
         await Factory.QueryAsync(db => db.NotificationMessages.Where(m => m.Id == first.Id)
             .ExecuteUpdateAsync(m => m.SetProperty(x => x.Status, MessageStatus.Failed)));
         var recover = await Tenant.PostAsJsonAsync("/tenant/notifications/recover", new { since = Factory.Time.GetUtcNow().AddHours(-1) });

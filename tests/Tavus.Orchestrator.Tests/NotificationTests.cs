@@ -95,17 +95,13 @@ public sealed class NotificationTests(NotificationFixture fixture) : Notificatio
     [Fact]
     public async Task A_410_disables_the_endpoint_and_recover_sends_the_failed_message_again_with_the_same_id()
     {
-        await Factory.SetEndpointAsync(Tenant, Receiver.Url(Path), [NotificationTypes.Created]);
-        Receiver.Status[Path] = 410;
-        await Tenant.CreateConversationAsync();
-        var first = (await Factory.DeliveredAsync(Receiver, Path, 1)).Single();
+        var first = await FailedMessageAsync();
         var endpoint = await Eventually.WaitAsync(() => Tenant.GetFromJsonAsync<JsonElement>("/tenant/notifications"),
             e => !e.GetProperty("enabled").GetBoolean(), "the endpoint disabled");
         Assert.Contains("410", endpoint.Str("disabled_reason"), StringComparison.Ordinal);
         await Eventually.TrueAsync(async () => (await FailedAsync()).Count == 1, "the message failed");
 
-        Receiver.Status[Path] = 200;
-        await Factory.SetEndpointAsync(Tenant, Receiver.Url(Path), [NotificationTypes.Created]);
+        await MendEndpointAsync();
         var recover = await Tenant.PostAsJsonAsync("/tenant/notifications/recover", new { since = Factory.Time.GetUtcNow().AddHours(-1) });
         Assert.Equal(HttpStatusCode.Accepted, recover.StatusCode);
         Assert.Equal(1, (await recover.ReadJsonAsync()).GetProperty("count").GetInt32());
@@ -113,8 +109,7 @@ public sealed class NotificationTests(NotificationFixture fixture) : Notificatio
         Assert.Equal(first.Id, again.Id);
         // The receiver has the message before the dispatcher records its answer; until then the
         // attempt is in flight and a retry is refused with 409.
-        await Eventually.TrueAsync(() => Factory.QueryAsync(db => db.NotificationMessages.AnyAsync(
-            m => m.Id == first.Id && m.Status == MessageStatus.Delivered)), "the recovered message delivered");
+        await RecordedAsync(first.Id, MessageStatus.Delivered);
 
         var retry = await Tenant.PostAsync($"/tenant/notifications/messages/{first.Id}/retry", null);
         Assert.Equal(HttpStatusCode.Accepted, retry.StatusCode);
