@@ -58,6 +58,9 @@ public sealed class MetricsTests(OrchestratorFixture fixture) : IntegrationTests
         Assert.Contains("tavus_orchestrator_callbacks_received_total{", text);
         Assert.Contains("tavus_orchestrator_event_writer_commit_duration_seconds_bucket{", text);
         Assert.Contains("tavus_orchestrator_event_writer_queue_depth", text);
+        // The runtime's own, under the names every .NET dashboard reads.
+        Assert.Contains("dotnet_gc_heap_total_allocated_bytes_total", text);
+        Assert.Contains("dotnet_process_cpu_time_seconds_total{", text);
         Assert.Contains($"tavus_orchestrator_conversations_live{{otel_scope_name=\"Tavus.Orchestrator\",tenant_id=\"{Tenant.Id}\"}} 1", text.Replace("otel_scope_version=\"\",", "", StringComparison.Ordinal));
         // ASP.NET Core's own request metrics, less the route-match count the callback path would pay for.
         Assert.Contains("http_server_request_duration_seconds_bucket{", text);

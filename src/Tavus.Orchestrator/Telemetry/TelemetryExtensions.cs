@@ -31,6 +31,9 @@ public static class TelemetryExtensions
 {
     public const string DefaultServiceName = "tavus-orchestrator";
 
+    /// <summary>The .NET runtime's built-in meter (.NET 9 and later).</summary>
+    public const string RuntimeMeterName = "System.Runtime";
+
     public static WebApplicationBuilder AddTelemetry(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -49,7 +52,9 @@ public static class TelemetryExtensions
             .ConfigureResource(resource => resource.AddService(builder.Configuration["OTEL_SERVICE_NAME"] ?? DefaultServiceName))
             .WithMetrics(metrics =>
             {
-                metrics.AddMeter(OrchestratorMetrics.MeterName).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation()
+                // System.Runtime: the runtime's own (GC, allocated bytes, CPU time, thread pool, locks),
+                // read only when exported: what an operator reads first when a process slows.
+                metrics.AddMeter(OrchestratorMetrics.MeterName, RuntimeMeterName).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation()
                     // A count of route matches per request says nothing http.server.request.duration
                     // does not, and costs the callback path an update per request: dropped, so
                     // ASP.NET Core does not record it at all.
