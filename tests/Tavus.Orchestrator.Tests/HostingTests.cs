@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -124,6 +125,30 @@ public sealed class HostingTests(OrchestratorFixture fixture) : IntegrationTests
         var tenant = await factory.CreateTenantAsync("acme");
         var created = await tenant.CreateConversationAsync();
         Assert.Equal("created", created.Str("status"));
+    }
+
+    [Fact]
+    public async Task A_callback_passes_no_authentication_middleware_and_an_API_call_does()
+    {
+        var resolved = 0;
+        await using var factory = new OrchestratorFactory();
+        // Authentication resolves this scoped service for every request that passes it.
+        factory.ConfigureServices = services => services.AddScoped<IAuthenticationHandlerProvider>(scope =>
+        {
+            Interlocked.Increment(ref resolved);
+            return new AuthenticationHandlerProvider(scope.GetRequiredService<IAuthenticationSchemeProvider>());
+        });
+        var tenant = await factory.CreateTenantAsync("acme");
+        var id = (await tenant.CreateConversationAsync()).Str("conversation_id");
+        var token = await factory.CallbackTokenAsync(id);
+        var afterApiCalls = Volatile.Read(ref resolved);
+        using var tavus = factory.CreateClient();
+
+        Assert.Equal(HttpStatusCode.OK, (await tavus.PostFixtureAsync("replica_joined.json", id, token)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await tavus.PostFixtureAsync("replica_joined.json", id, "not-the-token")).StatusCode);
+
+        Assert.True(afterApiCalls > 0, "the tenant's API calls were authenticated");
+        Assert.Equal(afterApiCalls, Volatile.Read(ref resolved));
     }
 
     [Fact]

@@ -68,16 +68,22 @@ public static class HostingExtensions
         // client that hung up is 499, not an error) rather than the exception on its way out.
         app.UseExceptionHandler();
         // An endpoint that checks and limits its callers itself and writes every refusal as a
-        // problem (Tavus' callbacks: the token) skips what only the tenant and operator API need.
-        // Authentication has no default scheme and such an endpoint allows anyone: it passes both
-        // at once (they stay on the main pipeline: used in a branch only, the host adds them again
-        // in front of everything).
-        app.UseWhen(IsApi, api => api.UseStatusCodePages());
-        app.UseAuthentication();
-        app.UseAuthorization();
-        app.UseWhen(IsApi, api => api.UseTenantRateLimits());
+        // problem (Tavus' callbacks: the token) skips what only the tenant and operator API need:
+        // even with nothing to authenticate, authentication resolves its scoped handler provider
+        // (the request's first scoped service: a dictionary for the scope) and both middlewares
+        // await a state machine each.
+        app.UseWhen(IsApi, api => api.UseStatusCodePages().UseAuthentication().UseAuthorization().UseTenantRateLimits());
+        // A branch's builder keeps its own copy of the properties, so the host, not seeing them
+        // set, would add both again in front of everything (before the exception handler).
+        var properties = ((IApplicationBuilder)app).Properties;
+        properties[AuthenticationMiddlewareSetKey] = true;
+        properties[AuthorizationMiddlewareSetKey] = true;
         return app;
     }
+
+    // WebApplicationBuilder's own keys (internal there): set, it adds neither middleware itself.
+    private const string AuthenticationMiddlewareSetKey = "__AuthenticationMiddlewareSet";
+    private const string AuthorizationMiddlewareSetKey = "__AuthorizationMiddlewareSet";
 
     private static bool IsApi(HttpContext context) => context.GetEndpoint()?.Metadata.GetMetadata<ChecksItsOwnCallers>() is null;
 
