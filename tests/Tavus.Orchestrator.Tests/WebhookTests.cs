@@ -156,6 +156,58 @@ public sealed class WebhookTests(OrchestratorFixture fixture) : IntegrationTests
     }
 
     [Theory]
+    [InlineData(40_000, HttpStatusCode.OK)]
+    [InlineData(70_000, HttpStatusCode.RequestEntityTooLarge)]
+    public async Task A_body_without_a_length_is_read_past_the_first_buffer_and_refused_past_the_limit(int transcriptLength, HttpStatusCode expected)
+    {
+        await using var factory = new OrchestratorFactory(settings: new() { ["Webhooks:MaxBodyBytes"] = "65536" });
+        using var tenant = await factory.CreateTenantAsync("acme");
+        var id = (await tenant.CreateConversationAsync()).Str("conversation_id");
+        using var client = factory.CreateClient();
+        // Numbered words, so that a part read twice or lost shows.
+        var transcript = string.Concat(Enumerable.Range(0, transcriptLength / 6).Select(i => $"{i,5} "));
+        var body = $$"""{"conversation_id": "{{id}}", "event_type": "application.transcription_ready", "properties": {"transcript": "{{transcript}}"} }""";
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/webhook?token={await factory.CallbackTokenAsync(id)}")
+        {
+            Content = new UnknownLengthContent(Encoding.UTF8.GetBytes(body)),
+        };
+        request.Headers.TransferEncodingChunked = true;
+
+        var response = await client.SendAsync(request);
+
+        Assert.Equal(expected, response.StatusCode);
+        var events = (await tenant.GetConversationAsync(id)).GetProperty("events").EnumerateArray().ToList();
+        if (expected == HttpStatusCode.OK)
+        {
+            Assert.Equal(transcript, Assert.Single(events).GetProperty("properties").Str("transcript"));
+        }
+        else
+        {
+            Assert.Empty(events);
+        }
+    }
+
+    /// <summary>A body sent in parts with no Content-Length, as a chunked request is.</summary>
+    private sealed class UnknownLengthContent(byte[] bytes) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        {
+            for (var offset = 0; offset < bytes.Length; offset += 5000)
+            {
+                await stream.WriteAsync(bytes.AsMemory(offset, Math.Min(5000, bytes.Length - offset)));
+                await stream.FlushAsync();
+            }
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+    }
+
+    [Theory]
     [InlineData("")]
     [InlineData("?token=")]
     [InlineData("?token=no-such-token")]

@@ -41,7 +41,8 @@ public sealed record CreateConversationRequest(
     public static async ValueTask<CreateConversationRequest?> BindAsync(HttpContext context, System.Reflection.ParameterInfo parameter)
     {
         var maxBodyBytes = context.RequestServices.GetRequiredService<IOptions<ConversationsOptions>>().Value.MaxBodyBytes;
-        if (await RequestBody.ReadAsync(context.Request, maxBodyBytes, context.RequestAborted) is not { } bytes)
+        using var body = await RequestBody.ReadAsync(context.Request, maxBodyBytes, context.RequestAborted);
+        if (body?.Memory is not { } bytes)
         {
             throw new InvalidRequestException(StatusCodes.Status413PayloadTooLarge, "The body is too large.",
                 $"A create body is at most Conversations:MaxBodyBytes ({maxBodyBytes} bytes).");

@@ -3,11 +3,32 @@ using Microsoft.AspNetCore.Http.Features;
 
 namespace Tavus.Orchestrator.Hosting;
 
-/// <summary>Request bodies read whole, under a limit of the caller's, into one buffer.</summary>
-public static class RequestBody
+/// <summary>
+/// A request body read whole, under a limit of the caller's, into one array from the shared pool:
+/// valid until disposed, which gives the array back (a callback's body is read, parsed and copied
+/// out within its request, so no request allocates one of its own).
+/// </summary>
+public sealed class RequestBody : IDisposable
 {
-    /// <summary>Reads the whole body, or null as soon as it is over the limit.</summary>
-    public static async Task<ReadOnlyMemory<byte>?> ReadAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
+    private static readonly RequestBody Empty = new(null, 0);
+
+    private byte[]? _array;
+    private readonly int _length;
+
+    private RequestBody(byte[]? array, int length) => (_array, _length) = (array, length);
+
+    public ReadOnlyMemory<byte> Memory => _array is { } array ? array.AsMemory(0, _length) : default;
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _array, null) is { } array)
+        {
+            ArrayPool<byte>.Shared.Return(array);
+        }
+    }
+
+    /// <summary>Reads the whole body, or null as soon as it is over the limit (the options hold it under 2 GiB).</summary>
+    public static async ValueTask<RequestBody?> ReadAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
     {
         if (request.ContentLength > limit)
         {
@@ -17,20 +38,29 @@ public static class RequestBody
         {
             sizeFeature.MaxRequestBodySize = limit;
         }
-        var buffer = new ArrayBufferWriter<byte>((int)Math.Min(request.ContentLength ?? 16 * 1024, limit) + 1);
+        // With a Content-Length, room for it and one byte more to see the end; else 16 KiB to start.
+        byte[]? buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(request.ContentLength ?? 16 * 1024, limit) + 1);
+        var written = 0;
         try
         {
             while (true)
             {
-                // With a Content-Length, room for the rest and one byte to see the end; else 8 KiB at a time.
-                var want = request.ContentLength is { } length ? (int)Math.Max(1, length + 1 - buffer.WrittenCount) : 8 * 1024;
-                var read = await request.Body.ReadAsync(buffer.GetMemory(want), cancellationToken);
+                if (written == buffer.Length)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(2L * buffer.Length, limit + 1L));
+                    buffer.AsSpan(0, written).CopyTo(larger);
+                    (buffer, larger) = (larger, buffer);
+                    ArrayPool<byte>.Shared.Return(larger);
+                }
+                var read = await request.Body.ReadAsync(buffer.AsMemory(written), cancellationToken);
                 if (read == 0)
                 {
-                    return buffer.WrittenMemory;
+                    var body = new RequestBody(buffer, written);
+                    buffer = null;
+                    return body;
                 }
-                buffer.Advance(read);
-                if (buffer.WrittenCount > limit)
+                written += read;
+                if (written > limit)
                 {
                     return null;
                 }
@@ -43,7 +73,14 @@ public static class RequestBody
         catch (BadHttpRequestException)
         {
             // The sender went away mid-body: nothing to store, nobody to answer.
-            return ReadOnlyMemory<byte>.Empty;
+            return Empty;
+        }
+        finally
+        {
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
     }
 }

@@ -65,7 +65,7 @@ public static class WebhookApi
             return Unauthorized();
         }
 
-        var body = await RequestBody.ReadAsync(context.Request, options.Value.MaxBodyBytes, cancellationToken);
+        using var body = await RequestBody.ReadAsync(context.Request, options.Value.MaxBodyBytes, cancellationToken);
         if (body is null)
         {
             metrics.CallbackReceived(OrchestratorMetrics.UnreadEventType, "too_large");
@@ -77,7 +77,7 @@ public static class WebhookApi
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(body.Value, DocumentOptions);
+            document = JsonDocument.Parse(body.Memory, DocumentOptions);
         }
         catch (JsonException)
         {
@@ -85,7 +85,7 @@ public static class WebhookApi
             return BadCallback("The body is not JSON, or has a property name twice.");
         }
         using var _ = document;
-        var callback = ParsedCallback.Parse(document.RootElement, body.Value.Span, out var error);
+        var callback = ParsedCallback.Parse(document.RootElement, body.Memory.Span, out var error);
         if (callback is null)
         {
             metrics.CallbackReceived(OrchestratorMetrics.UnreadEventType, "invalid");
