@@ -1,3 +1,4 @@
+using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
@@ -33,8 +34,22 @@ public sealed class ConversationEvent
     public DateTime OccurredAt { get; init; }
     public DateTime ReceivedAt { get; init; }
     public EventSource Source { get; init; }
-    /// <summary>The <c>properties</c> object exactly as Tavus sent it.</summary>
-    public required string Properties { get; init; }
+
+    private string? _propertiesText;
+
+    /// <summary>The <c>properties</c> object exactly as Tavus sent it (<c>{}</c> when it sent none).</summary>
+    public string Properties
+    {
+        get => _propertiesText ??= PropertiesUtf8 is { } utf8 ? Encoding.UTF8.GetString(utf8) : "{}";
+        init => _propertiesText = value;
+    }
+
+    /// <summary>
+    /// The same as the UTF-8 bytes of a callback's body, for an event made from one: a callback is
+    /// stored without turning its properties into UTF-16 and back (the SQLite writer binds these
+    /// bytes); <see cref="Properties"/> decodes them once something reads it. Null otherwise.
+    /// </summary>
+    public byte[]? PropertiesUtf8 { get; init; }
     /// <summary>Tavus' <c>seq</c>, where it sends one.</summary>
     public long? Seq { get; init; }
     /// <summary>What makes two deliveries the same event: <c>seq</c>, else a hash of type, timestamp and body.</summary>
@@ -46,6 +61,7 @@ internal sealed class ConversationEventConfiguration : IEntityTypeConfiguration<
     public void Configure(EntityTypeBuilder<ConversationEvent> builder)
     {
         builder.HasKey(e => e.Id);
+        builder.Ignore(e => e.PropertiesUtf8);
         builder.Property(e => e.ConversationId).HasMaxLength(32);
         builder.Property(e => e.Kind).HasConversion<string>().HasMaxLength(32);
         builder.Property(e => e.Source).HasConversion<string>().HasMaxLength(16);

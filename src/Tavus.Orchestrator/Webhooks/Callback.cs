@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Reflection;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Metadata;
@@ -58,11 +59,13 @@ public sealed record ParsedCallback(
     DateTime? Timestamp,
     long? Seq,
     JsonElement Properties,
-    string PropertiesRaw,
+    byte[] PropertiesUtf8,
     string DedupeKey)
 {
     /// <summary>Unix seconds of 9999-12-31T23:59:59Z, the last second a <see cref="DateTime"/> holds.</summary>
     private const double MaxUnixSeconds = 253_402_300_799;
+
+    private static readonly byte[] EmptyObject = "{}"u8.ToArray();
 
     /// <summary>Parses a callback body; null with a reason, naming the field, when it is not one.</summary>
     public static ParsedCallback? Parse(JsonElement root, ReadOnlySpan<byte> body, out string? error)
@@ -107,12 +110,13 @@ public sealed record ParsedCallback(
             error = "properties.shutdown_reason must be at most 1000 characters without control characters.";
             return null;
         }
-        var propertiesRaw = properties.ValueKind == JsonValueKind.Undefined ? "{}" : properties.GetRawText();
+        // As sent, escapes and all (the parse checked it is UTF-8), and not decoded to UTF-16 here.
+        var propertiesUtf8 = properties.ValueKind == JsonValueKind.Undefined ? EmptyObject : JsonMarshal.GetRawUtf8Value(properties).ToArray();
         // Tavus sends no event id: seq where present, else the whole body identifies a delivery.
         var dedupeKey = seq is { } sequence
             ? $"seq:{sequence}"
             : "sha256:" + Convert.ToHexStringLower(SHA256.HashData(body));
-        return new ParsedCallback(conversationId, eventType, timestamp, seq, properties, propertiesRaw, dedupeKey);
+        return new ParsedCallback(conversationId, eventType, timestamp, seq, properties, propertiesUtf8, dedupeKey);
     }
 
     private static string? Identifier(JsonElement root, string name, int maxLength, ref string? error)
@@ -160,7 +164,7 @@ public sealed record ParsedCallback(
         OccurredAt = Timestamp ?? receivedAt,
         ReceivedAt = receivedAt,
         Source = EventSource.Webhook,
-        Properties = PropertiesRaw,
+        PropertiesUtf8 = PropertiesUtf8,
         Seq = Seq,
         DedupeKey = DedupeKey,
     };

@@ -60,7 +60,14 @@ internal sealed class SqliteInsert : IDisposable
             BindDateTime(_occurred, e.OccurredAt);
             BindDateTime(_received, e.ReceivedAt);
             BindText(_source, e.Source.ToString());
-            BindText(_properties, e.Properties);
+            if (e.PropertiesUtf8 is { } utf8)
+            {
+                Check(raw.sqlite3_bind_text(_statement, _properties, utf8));
+            }
+            else
+            {
+                BindText(_properties, e.Properties);
+            }
             Check(e.Seq is { } seq ? raw.sqlite3_bind_int64(_statement, _seq, seq) : raw.sqlite3_bind_null(_statement, _seq));
             BindText(_dedupe, e.DedupeKey);
 

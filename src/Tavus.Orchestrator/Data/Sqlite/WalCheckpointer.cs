@@ -58,7 +58,7 @@ internal sealed partial class WalCheckpointer : IDisposable
         _written += 3 * 4096;
         foreach (var write in writes)
         {
-            _written += write.Event.Properties.Length + 256;
+            _written += (write.Event.PropertiesUtf8?.Length ?? write.Event.Properties.Length) + 256;
         }
         // Only the writer releases: a count of 0 means the last checkpoint has started.
         if (_written >= _everyBytes && _due.CurrentCount == 0)
