@@ -43,4 +43,21 @@ public class OrchestratorDbContext : DbContext
 }
 
 /// <summary>The same model on PostgreSQL; its own type so that its migrations are its own.</summary>
-public sealed class PostgresOrchestratorDbContext(DbContextOptions<PostgresOrchestratorDbContext> options) : OrchestratorDbContext(options);
+public sealed class PostgresOrchestratorDbContext(DbContextOptions<PostgresOrchestratorDbContext> options) : OrchestratorDbContext(options)
+{
+    /// <summary>
+    /// The identifiers every callback is checked against compare byte by byte (collation "C"): the
+    /// events' unique index, their foreign key and the conversations' primary key. Under a database's
+    /// default collation (en_US.UTF-8, C.UTF-8) each comparison went through the C library's strcoll.
+    /// </summary>
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        base.OnModelCreating(modelBuilder);
+        modelBuilder.Entity<Conversation>().Property(c => c.Id).UseCollation(ByteOrder);
+        modelBuilder.Entity<ConversationEvent>().Property(e => e.ConversationId).UseCollation(ByteOrder);
+        modelBuilder.Entity<ConversationEvent>().Property(e => e.DedupeKey).UseCollation(ByteOrder);
+    }
+
+    /// <summary>PostgreSQL's byte-order collation.</summary>
+    public const string ByteOrder = "C";
+}
