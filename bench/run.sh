@@ -68,7 +68,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 RUN_DIR=$RESULTS/$(date -u +%Y%m%dT%H%M%SZ)
 TMP_DIR=$(mktemp -d -t tavus-bench.XXXXXX)
-RUNS_TSV=$RUN_DIR/runs.tsv       # one line per wrk run: phase target round rps p50 p99 requests non2xx sockerr file cpu_ticks db_ticks alloc_bytes
+RUNS_TSV=$RUN_DIR/runs.tsv       # one line per wrk run: phase target round rps p50 p99 requests non2xx sockerr file cpu_ticks db_ticks alloc_bytes wal_bytes
 FACTS=$RUN_DIR/facts.env          # key=value facts gathered on the way, read by the summary
 
 ORCH_PID=""
@@ -371,14 +371,19 @@ alloc_bytes() {
 }
 alloc_delta() { [[ $1 == - || $2 == - ]] && echo - || echo $(($2 - $1)); }
 
+# Bytes PostgreSQL has written to its WAL so far (pg_stat_wal, the whole server: one target runs at
+# a time); "-" on SQLite. WAL per request tells what a row, its indexes and its commit cost to log.
+wal_bytes() { if [[ $DB == postgres ]]; then pg_sql postgres "SELECT wal_bytes FROM pg_stat_wal" 2>/dev/null || echo -; else echo -; fi; }
+
 # run_wrk PHASE TARGET ROUND SECONDS CONNECTIONS SCRIPT URL [VAR=value...]: one wrk run, its output
 # kept, its figures appended to runs.tsv. The VAR=value pairs are the lua script's environment.
 run_wrk() {
     local phase=$1 target=$2 round=$3 seconds=$4 connections=$5 script=$6 url=$7
     shift 7
-    local file=$RUN_DIR/wrk-$phase-$target-$round.txt cpu db alloc
+    local file=$RUN_DIR/wrk-$phase-$target-$round.txt cpu db alloc wal
     log "wrk $phase → $target (round $round, ${seconds}s, $connections connections)"
     alloc=$(alloc_bytes "$target")
+    wal=$(wal_bytes)
     cpu=$(cpu_ticks $(target_pids "$target"))
     db=$(db_ticks)
     env "$@" wrk -t"$WRK_THREADS" -c"$connections" -d"${seconds}s" --latency -s "$script" "$url" >"$file" 2>&1 \
@@ -386,10 +391,11 @@ run_wrk() {
     cpu=$(($(cpu_ticks $(target_pids "$target")) - cpu))
     db=$(($(db_ticks) - db))
     alloc=$(alloc_delta "$alloc" "$(alloc_bytes "$target")")
+    wal=$(alloc_delta "$wal" "$(wal_bytes)")
     local figures
     figures=$(parse_wrk "$file")
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$phase" "$target" "$round" "$(tr ' ' '\t' <<<"$figures")" "$(basename "$file")" "$cpu" "$db" "$alloc" >>"$RUNS_TSV"
-    log "  → req/s, p50 ms, p99 ms, requests, non-2xx, socket errors: $figures; CPU ticks server $cpu, database $db; bytes allocated $alloc"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$phase" "$target" "$round" "$(tr ' ' '\t' <<<"$figures")" "$(basename "$file")" "$cpu" "$db" "$alloc" "$wal" >>"$RUNS_TSV"
+    log "  → req/s, p50 ms, p99 ms, requests, non-2xx, socket errors: $figures; CPU ticks server $cpu, database $db; bytes allocated $alloc, WAL $wal"
 }
 
 # One webhook run; every run gets a seq range of its own (2 threads × 1e9 < 1e10), so no callback
@@ -414,9 +420,10 @@ run_webhook() {
 # Two instances: two wrk at once, half the connections each, one to each instance; the run's
 # figures are the sum of req/s, the mean of the p50s and the larger p99.
 run_webhook_two() {
-    local phase=$1 round=$2 seconds=$3 half=$((WEBHOOK_CONNECTIONS / 2)) files=() pids=() figures cpu db alloc
+    local phase=$1 round=$2 seconds=$3 half=$((WEBHOOK_CONNECTIONS / 2)) files=() pids=() figures cpu db alloc wal
     log "wrk $phase → ours (two instances, round $round, ${seconds}s, $half + $half connections)"
     alloc=$(alloc_bytes ours)
+    wal=$(wal_bytes)
     cpu=$(cpu_ticks $(target_pids ours))
     db=$(db_ticks)
     for i in 1 2; do
@@ -431,13 +438,14 @@ run_webhook_two() {
     cpu=$(($(cpu_ticks $(target_pids ours)) - cpu))
     db=$(($(db_ticks) - db))
     alloc=$(alloc_delta "$alloc" "$(alloc_bytes ours)")
+    wal=$(alloc_delta "$wal" "$(wal_bytes)")
     figures=$(python3 - "$(parse_wrk "${files[0]}")" "$(parse_wrk "${files[1]}")" <<'PY'
 import sys
 a, b = ([float(x) for x in arg.split()] for arg in sys.argv[1:3])
 print("%.2f %.3f %.3f %d %d %d" % (a[0] + b[0], (a[1] + b[1]) / 2, max(a[2], b[2]), a[3] + b[3], a[4] + b[4], a[5] + b[5]))
 PY
 )
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$phase" ours "$round" "$(tr ' ' '\t' <<<"$figures")" "$(basename "${files[0]}")" "$cpu" "$db" "$alloc" >>"$RUNS_TSV"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$phase" ours "$round" "$(tr ' ' '\t' <<<"$figures")" "$(basename "${files[0]}")" "$cpu" "$db" "$alloc" "$wal" >>"$RUNS_TSV"
     log "  → req/s, p50 ms, p99 ms, requests, non-2xx, socket errors: $figures"
 }
 
@@ -557,16 +565,18 @@ def sel(phase, target):
     us = lambda ticks, req: int(ticks) * 1e6 / int(facts["clock_ticks"]) / req if req else float("nan")
     return [dict(rps=float(r[3]), p50=float(r[4]), p99=float(r[5]), req=int(r[6]), non=int(r[7]), sock=int(r[8]), round=r[2],
                  cpu=us(r[10], int(r[6])), db=us(r[11], int(r[6])),
-                 kb=int(r[12]) / 1024 / int(r[6]) if len(r) > 12 and r[12] != "-" and int(r[6]) else float("nan"))
+                 kb=int(r[12]) / 1024 / int(r[6]) if len(r) > 12 and r[12] != "-" and int(r[6]) else float("nan"),
+                 wal=int(r[13]) / int(r[6]) if len(r) > 13 and r[13] != "-" and int(r[6]) else float("nan"))
             for r in runs if r[0] == phase and r[1] == target]
 
 def med(rows, key):
     return statistics.median(r[key] for r in rows) if rows else float("nan")
 
 def row(label, rows):
-    return "%-34s %10.1f %9.2f %9.2f %9d %9d %9.1f %9.1f %9s" % (label, med(rows, "rps"), med(rows, "p50"), med(rows, "p99"),
+    optional = lambda key, form: "—" if med(rows, key) != med(rows, key) else form % med(rows, key)
+    return "%-34s %10.1f %9.2f %9.2f %9d %9d %9.1f %9.1f %9s %9s" % (label, med(rows, "rps"), med(rows, "p50"), med(rows, "p99"),
         sum(r["non"] for r in rows), sum(r["sock"] for r in rows), med(rows, "cpu"), med(rows, "db"),
-        "—" if med(rows, "kb") != med(rows, "kb") else "%.2f" % med(rows, "kb"))
+        optional("kb", "%.2f"), optional("wal", "%.0f"))
 
 def rounds(label, rows):
     return "  %-10s " % label + "  ".join("r%s %.0f/s p50 %.2f p99 %.2f cpu %.0fµs" % (r["round"], r["rps"], r["p50"], r["p99"], r["cpu"])
@@ -574,7 +584,7 @@ def rounds(label, rows):
 
 mb = lambda kb: int(kb or 0) / 1024
 ratio = lambda a, b: a / b if b else float("nan")
-header = "%-34s %10s %9s %9s %9s %9s %9s %9s %9s" % ("", "req/s", "p50 ms", "p99 ms", "non-2xx", "sock err", "CPU µs", "db µs", "KB alloc")
+header = "%-34s %10s %9s %9s %9s %9s %9s %9s %9s %9s" % ("", "req/s", "p50 ms", "p99 ms", "non-2xx", "sock err", "CPU µs", "db µs", "KB alloc", "WAL B")
 e, d, o = sel("webhook", "empty"), sel("webhook", "durable"), sel("webhook", "ours")
 pf = sel("webhook", "pgfloor")
 co, cd = sel("create", "ours"), sel("create", "direct")
@@ -586,7 +596,8 @@ out.append("medians of %s alternating rounds of %s s each (after a %s s warm-up 
 out.append("")
 out.append("POST /webhook  (wrk -t2 -c%s, distinct conversation.utterance callbacks, ~0.8 KB bodies; CPU µs: the server's CPU time" % facts["webhook_connections"])
 out.append("               per request, db µs: PostgreSQL's processes' per request, KB alloc: bytes the orchestrator allocated")
-out.append("               per request (its /metrics; the baselines serve none); medians of the rounds)")
+out.append("               per request (its /metrics; the baselines serve none), WAL B: bytes PostgreSQL logged per request;")
+out.append("               medians of the rounds)")
 out.append(header)
 out.append(row("EmptyEndpoint (Kestrel baseline)", e))
 out.append(row("DurableReceiver (SQLite, FULL)", d))
