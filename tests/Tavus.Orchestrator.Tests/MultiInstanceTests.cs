@@ -159,22 +159,25 @@ public sealed class MultiInstanceTests : IAsyncLifetime
         var id = (await _tenantA.CreateConversationAsync()).Str("conversation_id");
         var token = await TokenAsync(id);
         using var stream = await SseReader.OpenAsync(_tenantB, $"/conversations/{id}/events");
-        await Eventually.TrueAsync(async () => await ListenersAsync() == 2, "both instances listening");
+        await Eventually.TrueAsync(async () => (await ListenersAsync()).Count == 2, "both instances listening");
         _time.Advance(TimeSpan.FromSeconds(3)); // the replica joins: Tavus calls back A
         var joined = await stream.NextAsync();
         Assert.Equal("replica_joined", joined?.Event);
 
-        Assert.Equal(2, await TerminateListenersAsync());
+        var dropped = await TerminateListenersAsync();
+        Assert.Equal(2, dropped.Count);
         using var a = _a.CreateClient();
         foreach (var fixture in new[] { "shutdown_participant_left_timeout.json", "transcription_ready.json" })
         {
             Assert.Equal(HttpStatusCode.OK, (await a.PostFixtureAsync(fixture, id, token)).StatusCode);
         }
         // The listeners reconnect after their backoff (on the clock), then re-read what they missed.
+        // A terminated backend stays in pg_stat_activity for a moment: only new ones count.
         await Eventually.TrueAsync(async () =>
         {
             _time.Advance(TimeSpan.FromMilliseconds(500));
-            return await ListenersAsync() == 2;
+            var listening = await ListenersAsync();
+            return listening.Count == 2 && !listening.Intersect(dropped).Any();
         }, "both instances listening again");
 
         var rest = await stream.EventsToEndAsync(seconds: 10);
@@ -183,14 +186,16 @@ public sealed class MultiInstanceTests : IAsyncLifetime
         Assert.Equal(stored, 1 + rest.Count);
     }
 
-    /// <summary>Ends this test database's listening connections (PostgreSQL's own view of them); how many.</summary>
-    private Task<int> TerminateListenersAsync() => _a.QueryAsync(db => db.Database.SqlQuery<int>($"""
-        SELECT COUNT(pg_terminate_backend(pid))::int AS "Value" FROM pg_stat_activity
-        WHERE application_name = 'tavus-orchestrator-listener' AND datname = current_database()
-        """).SingleAsync());
+    /// <summary>Ends this test database's listening connections (PostgreSQL's own view of them); their backends.</summary>
+    private Task<List<int>> TerminateListenersAsync() => _a.QueryAsync(db => db.Database.SqlQuery<int>($"""
+        WITH listeners AS MATERIALIZED (SELECT pid FROM pg_stat_activity
+            WHERE application_name = 'tavus-orchestrator-listener' AND datname = current_database())
+        SELECT pid AS "Value" FROM listeners WHERE pg_terminate_backend(pid)
+        """).ToListAsync());
 
-    private Task<int> ListenersAsync() => _a.QueryAsync(db => db.Database.SqlQuery<int>($"""
-        SELECT COUNT(*)::int AS "Value" FROM pg_stat_activity
+    /// <summary>The backends of this test database's listening connections.</summary>
+    private Task<List<int>> ListenersAsync() => _a.QueryAsync(db => db.Database.SqlQuery<int>($"""
+        SELECT pid AS "Value" FROM pg_stat_activity
         WHERE application_name = 'tavus-orchestrator-listener' AND datname = current_database()
-        """).SingleAsync());
+        """).ToListAsync());
 }
