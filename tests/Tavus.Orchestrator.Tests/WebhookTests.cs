@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Tavus.Orchestrator.Tests;
@@ -156,9 +157,11 @@ public sealed class WebhookTests(OrchestratorFixture fixture) : IntegrationTests
     }
 
     [Theory]
-    [InlineData(40_000, HttpStatusCode.OK)]
-    [InlineData(70_000, HttpStatusCode.RequestEntityTooLarge)]
-    public async Task A_body_without_a_length_is_read_past_the_first_buffer_and_refused_past_the_limit(int transcriptLength, HttpStatusCode expected)
+    [InlineData(40_000, false, HttpStatusCode.OK)]
+    [InlineData(40_000, true, HttpStatusCode.OK)]
+    [InlineData(70_000, false, HttpStatusCode.RequestEntityTooLarge)]
+    [InlineData(70_000, true, HttpStatusCode.RequestEntityTooLarge)]
+    public async Task A_body_is_read_past_the_first_buffer_and_refused_past_the_limit(int transcriptLength, bool chunked, HttpStatusCode expected)
     {
         await using var factory = new OrchestratorFactory(settings: new() { ["Webhooks:MaxBodyBytes"] = "65536" });
         using var tenant = await factory.CreateTenantAsync("acme");
@@ -168,11 +171,12 @@ public sealed class WebhookTests(OrchestratorFixture fixture) : IntegrationTests
         var transcript = string.Concat(Enumerable.Range(0, transcriptLength / 6).Select(i => $"{i,5} "));
         var body = $$"""{"conversation_id": "{{id}}", "event_type": "application.transcription_ready", "properties": {"transcript": "{{transcript}}"} }""";
 
+        var bytes = Encoding.UTF8.GetBytes(body);
         using var request = new HttpRequestMessage(HttpMethod.Post, $"/webhook?token={await factory.CallbackTokenAsync(id)}")
         {
-            Content = new UnknownLengthContent(Encoding.UTF8.GetBytes(body)),
+            Content = chunked ? new UnknownLengthContent(bytes) : new ByteArrayContent(bytes),
         };
-        request.Headers.TransferEncodingChunked = true;
+        request.Headers.TransferEncodingChunked = chunked;
 
         var response = await client.SendAsync(request);
 
@@ -263,6 +267,23 @@ public sealed class WebhookTests(OrchestratorFixture fixture) : IntegrationTests
         Assert.Equal("conversation.utterance.é", recorded.Str("event_type"));
         Assert.Equal(speech, recorded.GetProperty("properties").Str("speech"));
         Assert.Equal("user", recorded.GetProperty("properties").Str("role"));
+    }
+
+    [Fact]
+    public async Task A_callback_without_properties_is_stored_with_an_empty_object()
+    {
+        var id = (await Tenant.CreateConversationAsync()).Str("conversation_id");
+        var token = await Factory.CallbackTokenAsync(id);
+        var body = $$"""{"conversation_id": "{{id}}", "event_type": "system.replica_joined", "seq": 1}""";
+
+        var response = await _tavus.PostAsync($"/webhook?token={token}", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var recorded = Assert.Single((await Tenant.GetConversationAsync(id)).GetProperty("events").EnumerateArray());
+        Assert.Equal(JsonValueKind.Object, recorded.GetProperty("properties").ValueKind);
+        Assert.Empty(recorded.GetProperty("properties").EnumerateObject());
+        Assert.Equal("{}", await Factory.QueryAsync(db => db.ConversationEvents
+            .Where(e => db.Conversations.Any(c => c.Id == e.ConversationId && c.TavusId == id)).Select(e => e.Properties).SingleAsync()));
     }
 
     [Fact]

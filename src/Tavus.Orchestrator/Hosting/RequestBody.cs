@@ -38,13 +38,20 @@ public sealed class RequestBody : IDisposable
         {
             sizeFeature.MaxRequestBodySize = limit;
         }
-        // With a Content-Length, room for it and one byte more to see the end; else 16 KiB to start.
-        byte[]? buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(request.ContentLength ?? 16 * 1024, limit) + 1);
+        // Memory follows the bytes that came, not the length a sender claims: at most 16 KiB to start
+        // (most callbacks are under 1 KiB), then twice as much each time it is full.
+        var expected = request.ContentLength;
+        byte[]? buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(expected ?? InitialBytes, Math.Min(InitialBytes, limit + 1)));
         var written = 0;
         try
         {
             while (true)
             {
+                // Kestrel ends a body at its Content-Length: no read (and no larger array) to see that.
+                if (written == expected)
+                {
+                    return Take(ref buffer, written);
+                }
                 if (written == buffer.Length)
                 {
                     var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(2L * buffer.Length, limit + 1L));
@@ -55,9 +62,7 @@ public sealed class RequestBody : IDisposable
                 var read = await request.Body.ReadAsync(buffer.AsMemory(written), cancellationToken);
                 if (read == 0)
                 {
-                    var body = new RequestBody(buffer, written);
-                    buffer = null;
-                    return body;
+                    return Take(ref buffer, written);
                 }
                 written += read;
                 if (written > limit)
@@ -82,5 +87,15 @@ public sealed class RequestBody : IDisposable
                 ArrayPool<byte>.Shared.Return(buffer);
             }
         }
+    }
+
+    private const int InitialBytes = 16 * 1024;
+
+    /// <summary>The body in the buffer, which is the body's now (not given back on the way out).</summary>
+    private static RequestBody Take(ref byte[]? buffer, int length)
+    {
+        var body = new RequestBody(buffer, length);
+        buffer = null;
+        return body;
     }
 }

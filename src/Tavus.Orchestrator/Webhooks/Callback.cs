@@ -59,13 +59,11 @@ public sealed record ParsedCallback(
     DateTime? Timestamp,
     long? Seq,
     JsonElement Properties,
-    byte[] PropertiesUtf8,
+    byte[]? PropertiesUtf8,
     string DedupeKey)
 {
     /// <summary>Unix seconds of 9999-12-31T23:59:59Z, the last second a <see cref="DateTime"/> holds.</summary>
     private const double MaxUnixSeconds = 253_402_300_799;
-
-    private static readonly byte[] EmptyObject = "{}"u8.ToArray();
 
     /// <summary>Parses a callback body; null with a reason, naming the field, when it is not one.</summary>
     public static ParsedCallback? Parse(JsonElement root, ReadOnlySpan<byte> body, out string? error)
@@ -110,8 +108,9 @@ public sealed record ParsedCallback(
             error = "properties.shutdown_reason must be at most 1000 characters without control characters.";
             return null;
         }
-        // As sent, escapes and all (the parse checked it is UTF-8), and not decoded to UTF-16 here.
-        var propertiesUtf8 = properties.ValueKind == JsonValueKind.Undefined ? EmptyObject : JsonMarshal.GetRawUtf8Value(properties).ToArray();
+        // As sent, escapes and all (the parse checked it is UTF-8), and not decoded to UTF-16 here;
+        // none sent is the event's default, {}.
+        var propertiesUtf8 = properties.ValueKind == JsonValueKind.Undefined ? null : JsonMarshal.GetRawUtf8Value(properties).ToArray();
         // Tavus sends no event id: seq where present, else the whole body identifies a delivery.
         var dedupeKey = seq is { } sequence
             ? $"seq:{sequence}"
