@@ -369,29 +369,37 @@ alloc_bytes() {
     done
     echo "$total"
 }
-alloc_delta() { [[ $1 == - || $2 == - ]] && echo - || echo $(($2 - $1)); }
 
 # Bytes PostgreSQL has written to its WAL so far (pg_stat_wal, the whole server: one target runs at
 # a time); "-" on SQLite. WAL per request tells what a row, its indexes and its commit cost to log.
 wal_bytes() { if [[ $DB == postgres ]]; then pg_sql postgres "SELECT wal_bytes FROM pg_stat_wal" 2>/dev/null || echo -; else echo -; fi; }
+
+# counters TARGET: what every run reads before and after it: the server's CPU ticks, the database's,
+# the bytes the orchestrator allocated, PostgreSQL's WAL bytes (the /metrics scrape, a few ms of CPU,
+# falls inside the run's CPU window).
+counters() { echo "$(cpu_ticks $(target_pids "$1")) $(db_ticks) $(alloc_bytes "$1") $(wal_bytes)"; }
+
+# counter_deltas BEFORE AFTER: how much each counter grew; "-" where either side has none.
+counter_deltas() {
+    local -a before=($1) after=($2) out=()
+    local i
+    for i in "${!before[@]}"; do
+        if [[ ${before[i]} == - || ${after[i]} == - ]]; then out+=(-); else out+=($((after[i] - before[i]))); fi
+    done
+    echo "${out[*]}"
+}
 
 # run_wrk PHASE TARGET ROUND SECONDS CONNECTIONS SCRIPT URL [VAR=value...]: one wrk run, its output
 # kept, its figures appended to runs.tsv. The VAR=value pairs are the lua script's environment.
 run_wrk() {
     local phase=$1 target=$2 round=$3 seconds=$4 connections=$5 script=$6 url=$7
     shift 7
-    local file=$RUN_DIR/wrk-$phase-$target-$round.txt cpu db alloc wal
+    local file=$RUN_DIR/wrk-$phase-$target-$round.txt before cpu db alloc wal
     log "wrk $phase → $target (round $round, ${seconds}s, $connections connections)"
-    alloc=$(alloc_bytes "$target")
-    wal=$(wal_bytes)
-    cpu=$(cpu_ticks $(target_pids "$target"))
-    db=$(db_ticks)
+    before=$(counters "$target")
     env "$@" wrk -t"$WRK_THREADS" -c"$connections" -d"${seconds}s" --latency -s "$script" "$url" >"$file" 2>&1 \
         || { cat "$file" >&2; die "wrk failed against $url"; }
-    cpu=$(($(cpu_ticks $(target_pids "$target")) - cpu))
-    db=$(($(db_ticks) - db))
-    alloc=$(alloc_delta "$alloc" "$(alloc_bytes "$target")")
-    wal=$(alloc_delta "$wal" "$(wal_bytes)")
+    read -r cpu db alloc wal <<<"$(counter_deltas "$before" "$(counters "$target")")"
     local figures
     figures=$(parse_wrk "$file")
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$phase" "$target" "$round" "$(tr ' ' '\t' <<<"$figures")" "$(basename "$file")" "$cpu" "$db" "$alloc" "$wal" >>"$RUNS_TSV"
@@ -420,12 +428,9 @@ run_webhook() {
 # Two instances: two wrk at once, half the connections each, one to each instance; the run's
 # figures are the sum of req/s, the mean of the p50s and the larger p99.
 run_webhook_two() {
-    local phase=$1 round=$2 seconds=$3 half=$((WEBHOOK_CONNECTIONS / 2)) files=() pids=() figures cpu db alloc wal
+    local phase=$1 round=$2 seconds=$3 half=$((WEBHOOK_CONNECTIONS / 2)) files=() pids=() figures before cpu db alloc wal
     log "wrk $phase → ours (two instances, round $round, ${seconds}s, $half + $half connections)"
-    alloc=$(alloc_bytes ours)
-    wal=$(wal_bytes)
-    cpu=$(cpu_ticks $(target_pids ours))
-    db=$(db_ticks)
+    before=$(counters ours)
     for i in 1 2; do
         local url=$ORCH_URL file=$RUN_DIR/wrk-$phase-ours-$round-instance$i.txt
         ((i == 2)) && url=$ORCH2_URL
@@ -435,10 +440,7 @@ run_webhook_two() {
         pids+=($!)
     done
     wait "${pids[@]}"
-    cpu=$(($(cpu_ticks $(target_pids ours)) - cpu))
-    db=$(($(db_ticks) - db))
-    alloc=$(alloc_delta "$alloc" "$(alloc_bytes ours)")
-    wal=$(alloc_delta "$wal" "$(wal_bytes)")
+    read -r cpu db alloc wal <<<"$(counter_deltas "$before" "$(counters ours)")"
     figures=$(python3 - "$(parse_wrk "${files[0]}")" "$(parse_wrk "${files[1]}")" <<'PY'
 import sys
 a, b = ([float(x) for x in arg.split()] for arg in sys.argv[1:3])
@@ -562,11 +564,11 @@ for line in open(sys.argv[2]):
 
 def sel(phase, target):
     # CPU µs per completed request: the server process(es), and the database server (PostgreSQL).
-    us = lambda ticks, req: int(ticks) * 1e6 / int(facts["clock_ticks"]) / req if req else float("nan")
+    # A counter per completed request; nan where the run has none (older runs.tsv, "-").
+    per = lambda r, column, unit: int(r[column]) / unit / int(r[6]) if len(r) > column and r[column] != "-" and int(r[6]) else float("nan")
     return [dict(rps=float(r[3]), p50=float(r[4]), p99=float(r[5]), req=int(r[6]), non=int(r[7]), sock=int(r[8]), round=r[2],
-                 cpu=us(r[10], int(r[6])), db=us(r[11], int(r[6])),
-                 kb=int(r[12]) / 1024 / int(r[6]) if len(r) > 12 and r[12] != "-" and int(r[6]) else float("nan"),
-                 wal=int(r[13]) / int(r[6]) if len(r) > 13 and r[13] != "-" and int(r[6]) else float("nan"))
+                 cpu=per(r, 10, int(facts["clock_ticks"]) / 1e6), db=per(r, 11, int(facts["clock_ticks"]) / 1e6),
+                 kb=per(r, 12, 1024), wal=per(r, 13, 1))
             for r in runs if r[0] == phase and r[1] == target]
 
 def med(rows, key):
