@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -5,6 +6,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
@@ -128,16 +130,17 @@ public sealed class HostingTests(OrchestratorFixture fixture) : IntegrationTests
     }
 
     [Fact]
-    public async Task A_callback_passes_no_authentication_middleware_and_an_API_call_does()
+    public async Task A_callback_passes_no_authentication_middleware_and_opens_no_request_scope_and_an_API_call_does_both()
     {
         var resolved = 0;
+        var scopes = new ScopesSeen();
         await using var factory = new OrchestratorFactory();
         // Authentication resolves this scoped service for every request that passes it.
         factory.ConfigureServices = services => services.AddScoped<IAuthenticationHandlerProvider>(scope =>
         {
             Interlocked.Increment(ref resolved);
             return new AuthenticationHandlerProvider(scope.GetRequiredService<IAuthenticationSchemeProvider>());
-        });
+        }).AddSingleton<IStartupFilter>(scopes);
         var tenant = await factory.CreateTenantAsync("acme");
         var id = (await tenant.CreateConversationAsync()).Str("conversation_id");
         var token = await factory.CallbackTokenAsync(id);
@@ -149,6 +152,25 @@ public sealed class HostingTests(OrchestratorFixture fixture) : IntegrationTests
 
         Assert.True(afterApiCalls > 0, "the tenant's API calls were authenticated");
         Assert.Equal(afterApiCalls, Volatile.Read(ref resolved));
+        Assert.Contains(scopes.Requests, r => r is ("/conversations", StatusCodes.Status201Created, true));
+        Assert.Contains(scopes.Requests, r => r is ("/webhook", StatusCodes.Status200OK, false));
+        Assert.DoesNotContain(scopes.Requests, r => r is ("/webhook", StatusCodes.Status200OK, true));
+    }
+
+    /// <summary>Which requests asked for their service scope (it is created when first asked for).</summary>
+    private sealed class ScopesSeen : IStartupFilter
+    {
+        public ConcurrentQueue<(string Path, int Status, bool Scope)> Requests { get; } = new();
+
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.Use(async (HttpContext context, RequestDelegate rest) =>
+            {
+                await rest(context);
+                Requests.Enqueue((context.Request.Path, context.Response.StatusCode, context.Features.Get<IServiceProvidersFeature>() is not null));
+            });
+            next(app);
+        };
     }
 
     [Fact]

@@ -1,7 +1,9 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Tavus.Orchestrator.Conversations;
 
 namespace Tavus.Orchestrator.Tests;
@@ -128,6 +130,7 @@ public sealed class IngestTests(OrchestratorFixture fixture) : IntegrationTests(
         var token = await factory.CallbackTokenAsync(id);
         using var tavus = factory.CreateClient();
         var writer = factory.Services.GetRequiredService<EventWriter>();
+        using var counted = new MetricCollector<long>(factory.Services.GetRequiredService<IMeterFactory>(), "Tavus.Orchestrator", "tavus.orchestrator.callbacks.received");
 
         // With writes held, the callbacks wait for the writer and then go to the database in one
         // or two transactions: repeats, two ends and distinct events side by side in one batch.
@@ -158,6 +161,13 @@ public sealed class IngestTests(OrchestratorFixture fixture) : IntegrationTests(
         Assert.Equal(42, await factory.QueryAsync(db => db.ConversationEvents.CountAsync()));
         Assert.Equal(40, await factory.QueryAsync(db =>
             db.ConversationEvents.Where(e => e.EventType == "conversation.utterance").Select(e => e.Seq).Distinct().CountAsync()));
+        // The writer counts each callback once, by its type and outcome, however the batch mixed them.
+        long Count(string eventType, string outcome) => counted.GetMeasurementSnapshot()
+            .Where(m => m.Tags["event_type"] as string == eventType && m.Tags["outcome"] as string == outcome).Sum(m => m.Value);
+        Assert.Equal((1, 9), (Count("conversation.perception_analysis", "recorded"), Count("conversation.perception_analysis", "duplicate")));
+        Assert.Equal((1, 1), (Count("system.shutdown", "recorded"), Count("system.shutdown", "duplicate")));
+        Assert.Equal((40, 0), (Count("other", "recorded"), Count("other", "duplicate")));
+        Assert.Equal(52, counted.GetMeasurementSnapshot().Sum(m => m.Value));
         var conversation = await tenant.GetConversationAsync(id);
         Assert.Equal("ended", conversation.Str("status"));
         Assert.Equal(42, conversation.GetProperty("events").GetArrayLength());

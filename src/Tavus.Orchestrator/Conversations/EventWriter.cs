@@ -190,6 +190,7 @@ public sealed partial class EventWriter : BackgroundService
             writes[i] = batch[i].Write;
         }
         var outcomes = session.Commit(writes);
+        CountCallbacks(writes, outcomes);
         for (var i = 0; i < batch.Count; i++)
         {
             if (outcomes[i] == RecordOutcome.Recorded)
@@ -203,6 +204,33 @@ public sealed partial class EventWriter : BackgroundService
             batch[i].Completion.TrySetResult(outcomes[i]);
         }
         return outcomes;
+    }
+
+    /// <summary>
+    /// Counts the callbacks among the writes before their requests are answered, one add per run of
+    /// equal type and outcome: a request's own add, with its tag lookup, cost more than its parse.
+    /// </summary>
+    private void CountCallbacks(EventWrite[] writes, RecordOutcome[] outcomes)
+    {
+        var runStart = 0;
+        for (var i = 1; i <= writes.Length; i++)
+        {
+            if (i < writes.Length && outcomes[i] == outcomes[runStart] && writes[i].Event.EventType == writes[runStart].Event.EventType)
+            {
+                continue;
+            }
+            var first = writes[runStart].Event;
+            var callbacks = 0;
+            for (var j = runStart; j < i; j++)
+            {
+                callbacks += writes[j].Event.Source == EventSource.Webhook ? 1 : 0;
+            }
+            if (callbacks > 0)
+            {
+                _metrics.CallbacksCommitted(first.EventType, first.Kind, outcomes[runStart], callbacks);
+            }
+            runStart = i;
+        }
     }
 
     // Telemetry: the commit's span links (at most 128, OpenTelemetry's default limit) the requests it completes.

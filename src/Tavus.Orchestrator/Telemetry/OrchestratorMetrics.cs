@@ -56,11 +56,20 @@ public sealed class OrchestratorMetrics
     /// <summary>The event_type of a callback refused before its body was read.</summary>
     public const string UnreadEventType = "unknown";
 
-    /// <summary>A callback and how it was answered; an event_type Tavus does not document is <c>other</c>, so a sender cannot mint series.</summary>
+    /// <summary>A callback refused, and why; an event_type Tavus does not document is <c>other</c>, so a sender cannot mint series.</summary>
     public void CallbackReceived(string eventType, string outcome) =>
         _callbacks.Add(1,
             new KeyValuePair<string, object?>("event_type", eventType == UnreadEventType || Lifecycle.KindOf(eventType) != EventKind.Unknown ? eventType : "other"),
             new KeyValuePair<string, object?>("outcome", outcome));
+
+    /// <summary>
+    /// Callbacks of one kind a commit stored (or found stored), counted by the event writer once per
+    /// run of equal ones rather than by each request: one add for a batch of 30 utterances.
+    /// </summary>
+    public void CallbacksCommitted(string eventType, EventKind kind, RecordOutcome outcome, int count) =>
+        _callbacks.Add(count,
+            new KeyValuePair<string, object?>("event_type", kind != EventKind.Unknown ? eventType : "other"),
+            new KeyValuePair<string, object?>("outcome", outcome == RecordOutcome.Recorded ? "recorded" : "duplicate"));
 
     public void Committed(int events, TimeSpan elapsed)
     {
