@@ -150,9 +150,8 @@ public static class OpenApiExtensions
                 }
                 if (route == WebhookRoute)
                 {
-                    // The token is the callback's credential, stated once as its security scheme.
+                    // The token is the callback's credential, stated as its security scheme.
                     policy = CallbackScheme;
-                    operation.Parameters = operation.Parameters?.Where(p => p is not { In: ParameterLocation.Query, Name: "token" }).ToList();
                 }
                 if (policy is AuthSchemes.Tenant or AuthSchemes.Admin or SimulatorScheme or CallbackScheme)
                 {

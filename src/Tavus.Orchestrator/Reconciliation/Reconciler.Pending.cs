@@ -85,7 +85,7 @@ public sealed partial class Reconciler
                 var listed = (await tavus.ListConversationsAsync(page, PendingPageSize, cancellationToken)).Data ?? [];
                 foreach (var remote in listed)
                 {
-                    if (TokenOf(remote.CallbackUrl) is { } token && unresolved.Remove(CallbackTokens.Hash(token), out var found))
+                    if (TokenHashOf(remote.CallbackUrl) is { } hash && unresolved.Remove(hash, out var found))
                     {
                         Log.PendingAdopted(logger, found.Id, remote.ConversationId);
                         await SettleAsync(writes, found.Id, found.TenantId, NotificationTypes.Created, pending => pending
@@ -121,8 +121,6 @@ public sealed partial class Reconciler
         }
     }
 
-    private static string? TokenOf(string? callbackUrl) =>
-        Uri.TryCreate(callbackUrl, UriKind.Absolute, out var uri)
-            ? System.Web.HttpUtility.ParseQueryString(uri.Query)["token"]
-            : null;
+    private static string? TokenHashOf(string? callbackUrl) =>
+        Uri.TryCreate(callbackUrl, UriKind.Absolute, out var uri) ? CallbackTokens.HashFromQuery(uri.Query) : null;
 }

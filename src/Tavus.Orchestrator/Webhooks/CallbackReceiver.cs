@@ -19,7 +19,7 @@ public sealed class CallbackReceiver(
     IOptions<WebhooksOptions> options,
     OrchestratorMetrics metrics)
 {
-    public async Task<Results<WebhookAckResult, ProblemHttpResult>> ReceiveAsync(HttpContext context, string? token)
+    public async Task<Results<WebhookAckResult, ProblemHttpResult>> ReceiveAsync(HttpContext context)
     {
         var cancellationToken = context.RequestAborted;
         // Who may send is settled before a byte of the body is read: a stranger holds no buffer,
@@ -28,7 +28,8 @@ public sealed class CallbackReceiver(
         {
             return RateLimits.TooMany(context.Response, retryAfter, "Too many refused callbacks from this address; retry later.");
         }
-        var target = string.IsNullOrEmpty(token) ? null : await targets.FindAsync(token, cancellationToken);
+        var tokenHash = CallbackTokens.HashFromQuery(context.Request.QueryString.Value);
+        var target = tokenHash is null ? null : await targets.FindAsync(tokenHash, cancellationToken);
         if (target is null)
         {
             refusals.Count(context, RefusalKind.Webhook);

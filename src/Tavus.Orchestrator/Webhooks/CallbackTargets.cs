@@ -16,18 +16,11 @@ public sealed record CallbackTarget(string Key, string? TavusId, string TenantId
 /// </summary>
 public sealed class CallbackTargets(IServiceScopeFactory scopes) : IDisposable
 {
-    /// <summary>Our tokens are 43 characters; anything much longer is not one and is not hashed.</summary>
-    private const int MaxTokenLength = 128;
-
     private readonly MemoryCache _byTokenHash = new(new MemoryCacheOptions { SizeLimit = 200_000 });
 
-    public async ValueTask<CallbackTarget?> FindAsync(string token, CancellationToken cancellationToken)
+    /// <summary>The conversation whose token has this hash (<see cref="CallbackTokens.HashFromQuery"/>), if any.</summary>
+    public async ValueTask<CallbackTarget?> FindAsync(string hash, CancellationToken cancellationToken)
     {
-        if (token.Length > MaxTokenLength)
-        {
-            return null;
-        }
-        var hash = CallbackTokens.Hash(token);
         if (_byTokenHash.TryGetValue(hash, out CallbackTarget? cached))
         {
             return cached;

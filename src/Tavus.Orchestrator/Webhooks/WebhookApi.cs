@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Tavus.Orchestrator.Hosting;
 
@@ -19,9 +20,11 @@ public static class WebhookApi
     public static IEndpointRouteBuilder MapWebhooks(this IEndpointRouteBuilder app)
     {
         // The receiver's services are all singletons, taken once here: a handler that asks each
-        // request for them creates the request's service scope for nothing.
-        var receiver = app.ServiceProvider.GetRequiredService<CallbackReceiver>();
-        app.MapPost("/webhook", (HttpContext context, string? token) => receiver.ReceiveAsync(context, token))
+        // request for them creates the request's service scope for nothing. (A Func, not a
+        // RequestDelegate, so that its typed results describe the route and are written.)
+        Func<HttpContext, Task<Results<WebhookAckResult, ProblemHttpResult>>> receive =
+            app.ServiceProvider.GetRequiredService<CallbackReceiver>().ReceiveAsync;
+        app.MapPost("/webhook", receive)
             .WithName("ReceiveCallback")
             .WithTags("Tavus callbacks")
             .AllowAnonymous()
