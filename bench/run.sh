@@ -18,8 +18,8 @@
 #   CREATE_CONNECTIONS  wrk connections for the create benchmark (default 8)
 #   WEBHOOK_CONNECTIONS wrk connections for the webhook benchmark (default 64; try 256)
 #   BENCHMARKS          which to run: "webhook create" (default), "webhook" or "create"
-#   WEBHOOK_TARGETS     the webhook targets, in round order (default "empty durable ours", and
-#                       pgfloor before ours with DB=postgres); e.g. "ours" to see what a setting of
+#   WEBHOOK_TARGETS     the webhook targets, in round order (default "empty durable obliged ours", and
+#                       pgfloor after durable with DB=postgres); e.g. "ours" to see what a setting of
 #                       the orchestrator's costs in CPU per request (its environment is passed on)
 #   SIM_LATENCY_MS      latency the simulator adds to its /v2 answers during the create benchmark,
 #                       to look like a remote Tavus (default 0: the simulator answers at once)
@@ -61,6 +61,7 @@ ORCH2_URL=http://127.0.0.1:5182
 EMPTY_URL=http://127.0.0.1:5181
 DURABLE_URL=http://127.0.0.1:5183
 PGFLOOR_URL=http://127.0.0.1:5184
+OBLIGED_URL=http://127.0.0.1:5185
 ADMIN_KEY=bench-admin
 SIM_KEY=sim-key
 
@@ -76,6 +77,7 @@ ORCH2_PID=""
 EMPTY_PID=""
 DURABLE_PID=""
 PGFLOOR_PID=""
+OBLIGED_PID=""
 SAMPLER_PID=""
 WEBHOOK_RUN=0                     # counts webhook wrk runs: each gets its own seq range
 
@@ -107,6 +109,7 @@ cleanup() {
     stop_pid "$EMPTY_PID"
     stop_pid "$DURABLE_PID"
     stop_pid "$PGFLOOR_PID"
+    stop_pid "$OBLIGED_PID"
     stop_pid "$ORCH_PID"
     stop_pid "$ORCH2_PID"
     rm -rf "$TMP_DIR"
@@ -163,8 +166,9 @@ publish() {
     dotnet publish "$BENCH_DIR/DurableReceiver" -c Release -o "$OUT/durable" --nologo -v q >>"$RUN_DIR/publish.log" 2>&1 \
         || { cat "$RUN_DIR/publish.log" >&2; die "publishing DurableReceiver failed"; }
     # PostgreSQL's floor is the same program in a folder (and log) of its own.
-    rm -rf "$OUT/pgfloor"
+    rm -rf "$OUT/pgfloor" "$OUT/obliged"
     [[ $DB != postgres ]] || cp -r "$OUT/durable" "$OUT/pgfloor"
+    cp -r "$OUT/durable" "$OUT/obliged"
 }
 
 # --- servers ----------------------------------------------------------------------------------
@@ -267,13 +271,22 @@ start_baselines() {
         pg_sql postgres "CREATE DATABASE $floor_database;" >/dev/null || die "cannot create database $floor_database"
         PGFLOOR_PID=$(start_baseline DurableReceiver pgfloor "$PGFLOOR_URL" Postgres="$BENCH_POSTGRES;Database=$floor_database")
     fi
+    # The floor that keeps the obligations (bench/DurableReceiver/Obligations.cs: token, refused
+    # duplicate properties, problem answers, the default logging, telemetry), on the orchestrator's store.
+    if [[ $DB == postgres ]]; then
+        local obliged_database=tavus_obliged_$(date -u +%Y%m%d%H%M%S)
+        pg_sql postgres "CREATE DATABASE $obliged_database;" >/dev/null || die "cannot create database $obliged_database"
+        OBLIGED_PID=$(start_baseline DurableReceiver obliged "$OBLIGED_URL" Obliged=true Postgres="$BENCH_POSTGRES;Database=$obliged_database")
+    else
+        OBLIGED_PID=$(start_baseline DurableReceiver obliged "$OBLIGED_URL" Obliged=true Database="$TMP_DIR/obliged-receiver.db")
+    fi
 }
 
 # The webhook group: the two floors, PostgreSQL's too when the orchestrator runs on it, and ours.
 webhook_targets() {
     if [[ -n ${WEBHOOK_TARGETS:-} ]]; then echo "$WEBHOOK_TARGETS"
-    elif [[ $DB == postgres ]]; then echo empty durable pgfloor ours
-    else echo empty durable ours; fi
+    elif [[ $DB == postgres ]]; then echo empty durable pgfloor obliged ours
+    else echo empty durable obliged ours; fi
 }
 
 # --- JSON and HTTP helpers ----------------------------------------------------------------------
@@ -350,19 +363,26 @@ target_pids() {
         empty) echo "$EMPTY_PID" ;;
         durable) echo "$DURABLE_PID" ;;
         pgfloor) echo "$PGFLOOR_PID" ;;
+        obliged) echo "$OBLIGED_PID" ;;
         *) echo "$ORCH_PID $ORCH2_PID" ;;
     esac
 }
 db_ticks() { if [[ $DB == postgres ]]; then cpu_ticks $(pgrep -x postgres || true); else echo 0; fi; }
 
 # Bytes the orchestrator's process(es) have allocated so far, from the runtime's own counter on
-# /metrics (dotnet.gc.heap.total_allocated); "-" for the baselines, which serve no metrics, and for
-# a BENCH_REF from before the orchestrator exported it. Allocation per request is steadier still
-# than CPU per request, and what the GC and the zeroing of fresh memory cost follows from it.
+# /metrics (dotnet.gc.heap.total_allocated); the obliged floor serves it too; "-" for the other
+# baselines, which serve no metrics, and for a BENCH_REF from before the orchestrator exported it.
+# Allocation per request is steadier still than CPU per request, and what the GC and the zeroing
+# of fresh memory cost follows from it.
 alloc_bytes() {
-    [[ $1 == ours || $1 == direct ]] || { echo -; return; }
+    local urls
+    case $1 in
+        ours | direct) urls="$ORCH_URL $([[ -n ${ORCH2_PID:-} ]] && echo "$ORCH2_URL")" ;;
+        obliged) urls=$OBLIGED_URL ;;
+        *) echo -; return ;;
+    esac
     local url total=0 bytes
-    for url in $ORCH_URL $([[ -n ${ORCH2_PID:-} ]] && echo "$ORCH2_URL"); do
+    for url in $urls; do
         bytes=$(curl -s "$url/metrics" | awk '/^dotnet_gc_heap_total_allocated_bytes_total/ {print $2; exit}')
         [[ -n $bytes ]] || { echo -; return; }
         total=$(python3 -c "print(int($total + float('$bytes')))")
@@ -414,6 +434,7 @@ run_webhook() {
         empty) url=$EMPTY_URL ;;
         durable) url=$DURABLE_URL ;;
         pgfloor) url=$PGFLOOR_URL ;;
+        obliged) url=$OBLIGED_URL ;;
         *) url=$ORCH_URL ;;
     esac
     WEBHOOK_RUN=$((WEBHOOK_RUN + 1))
@@ -589,6 +610,7 @@ ratio = lambda a, b: a / b if b else float("nan")
 header = "%-34s %10s %9s %9s %9s %9s %9s %9s %9s %9s" % ("", "req/s", "p50 ms", "p99 ms", "non-2xx", "sock err", "CPU µs", "db µs", "KB alloc", "WAL B")
 e, d, o = sel("webhook", "empty"), sel("webhook", "durable"), sel("webhook", "ours")
 pf = sel("webhook", "pgfloor")
+ob = sel("webhook", "obliged")
 co, cd = sel("create", "ours"), sel("create", "direct")
 out = []
 out.append("Tavus Orchestrator benchmark, %s" % facts["date"])
@@ -605,16 +627,23 @@ out.append(row("EmptyEndpoint (Kestrel baseline)", e))
 out.append(row("DurableReceiver (SQLite, FULL)", d))
 if pf:
     out.append(row("DurableReceiver (PostgreSQL)", pf))
+if ob:
+    out.append(row("DurableReceiver, obliged (%s)" % facts["store"], ob))
 out.append(row("orchestrator (%s)" % facts["store"], o))
 out.append("ours/empty req/s: %.2f   ours/empty p50: %.2f" % (ratio(med(o, "rps"), med(e, "rps")), ratio(med(o, "p50"), med(e, "p50"))))
 out.append("durable/empty req/s: %.2f (the cost of a durable write alone)   ours/durable req/s: %.2f (the cost of the rest)" % (
     ratio(med(d, "rps"), med(e, "rps")), ratio(med(o, "rps"), med(d, "rps"))))
 if pf:
     out.append("PostgreSQL floor/empty req/s: %.2f   ours/PostgreSQL floor req/s: %.2f" % (ratio(med(pf, "rps"), med(e, "rps")), ratio(med(o, "rps"), med(pf, "rps"))))
+if ob:
+    out.append("obliged/%s floor req/s: %.2f (what the obligations cost)   ours/obliged req/s: %.2f (ours beyond them)" % (
+        "PostgreSQL" if pf else "durable", ratio(med(ob, "rps"), med(pf if pf else d, "rps")), ratio(med(o, "rps"), med(ob, "rps"))))
 out.append(rounds("empty", e))
 out.append(rounds("durable", d))
 if pf:
     out.append(rounds("pgfloor", pf))
+if ob:
+    out.append(rounds("obliged", ob))
 out.append(rounds("ours", o))
 out.append("")
 if co or cd:

@@ -7,6 +7,7 @@
 // this one compared with bench/EmptyEndpoint is the cost of a durable write on this machine.
 // With --Postgres "<connection string>" the writer commits to PostgreSQL instead (the floor of the
 // orchestrator on PostgreSQL): one INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING per batch.
+// With --Obliged true it also keeps the obligations of Obligations.cs (token, logging, telemetry…).
 
 using System.Text.Json;
 using System.Threading.Channels;
@@ -19,19 +20,24 @@ var builder = WebApplication.CreateSlimBuilder(args);
 builder.Logging.SetMinimumLevel(LogLevel.Warning);
 var database = builder.Configuration["Database"] ?? "durable-receiver.db";
 var postgres = builder.Configuration["Postgres"];
+using var obliged = builder.Configuration.GetValue<bool>("Obliged") ? Obligations.Add(builder) : null;
 
 var app = builder.Build();
+if (obliged is not null)
+{
+    Obligations.Use(app);
+}
 
 var queue = Channel.CreateBounded<Callback>(new BoundedChannelOptions(10_000) { SingleReader = true });
 var writer = new Thread(() =>
 {
     if (postgres is null)
     {
-        Store(database, queue.Reader);
+        Store(database, queue.Reader, obliged);
     }
     else
     {
-        StoreInPostgres(postgres, queue.Reader);
+        StoreInPostgres(postgres, queue.Reader, obliged);
     }
 })
 { IsBackground = true, Name = "Writer" };
@@ -39,15 +45,20 @@ writer.Start();
 
 var recorded = """{"status":"recorded"}"""u8.ToArray();
 
+var documentOptions = new JsonDocumentOptions { AllowDuplicateProperties = obliged is null };
 app.MapPost("/webhook", async (HttpContext context) =>
 {
+    if (obliged is not null && !obliged.IsKnownToken(context.Request.Query["token"]))
+    {
+        return Results.Unauthorized();
+    }
     using var body = new MemoryStream((int)(context.Request.ContentLength ?? 4096));
     await context.Request.Body.CopyToAsync(body, context.RequestAborted);
     var json = body.GetBuffer().AsMemory(0, (int)body.Length);
     Callback callback;
     try
     {
-        using var document = JsonDocument.Parse(json);
+        using var document = JsonDocument.Parse(json, documentOptions);
         var root = document.RootElement;
         callback = new Callback(root.GetProperty("conversation_id").GetString()!, root.GetProperty("event_type").GetString()!,
             root.TryGetProperty("seq", out var seq) ? seq.GetInt64() : null, System.Text.Encoding.UTF8.GetString(json.Span));
@@ -66,7 +77,7 @@ app.MapPost("/webhook", async (HttpContext context) =>
 
 await app.RunAsync();
 
-static void Store(string database, ChannelReader<Callback> queue)
+static void Store(string database, ChannelReader<Callback> queue, Obligations? obliged)
 {
     using var connection = new SqliteConnection($"Data Source={database}");
     connection.Open();
@@ -102,6 +113,7 @@ static void Store(string database, ChannelReader<Callback> queue)
     var batch = new List<Callback>();
     while (queue.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         using (var transaction = connection.BeginTransaction())
         {
             insert.Transaction = transaction;
@@ -117,6 +129,7 @@ static void Store(string database, ChannelReader<Callback> queue)
             }
             transaction.Commit();
         }
+        obliged?.Committed(batch.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started));
         foreach (var callback in batch)
         {
             callback.Stored.TrySetResult();
@@ -125,7 +138,7 @@ static void Store(string database, ChannelReader<Callback> queue)
     }
 }
 
-static void StoreInPostgres(string connectionString, ChannelReader<Callback> queue)
+static void StoreInPostgres(string connectionString, ChannelReader<Callback> queue, Obligations? obliged)
 {
     using var connection = new NpgsqlConnection(connectionString);
     connection.Open();
@@ -150,6 +163,7 @@ static void StoreInPostgres(string connectionString, ChannelReader<Callback> que
         {
             batch.Add(callback);
         }
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         using (var transaction = connection.BeginTransaction())
         using (var insert = new NpgsqlCommand("""
             INSERT INTO callbacks (conversation_id, event_type, seq, payload, received_at)
@@ -164,6 +178,7 @@ static void StoreInPostgres(string connectionString, ChannelReader<Callback> que
             insert.ExecuteNonQuery();
             transaction.Commit();
         }
+        obliged?.Committed(batch.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started));
         foreach (var callback in batch)
         {
             callback.Stored.TrySetResult();
