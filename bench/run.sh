@@ -628,7 +628,7 @@ out.append(row("DurableReceiver (SQLite, FULL)", d))
 if pf:
     out.append(row("DurableReceiver (PostgreSQL)", pf))
 if ob:
-    out.append(row("DurableReceiver, obliged (%s)" % facts["store"], ob))
+    out.append(row("DurableReceiver, obliged (%s)" % facts["store"].split(",")[0], ob))
 out.append(row("orchestrator (%s)" % facts["store"], o))
 out.append("ours/empty req/s: %.2f   ours/empty p50: %.2f" % (ratio(med(o, "rps"), med(e, "rps")), ratio(med(o, "p50"), med(e, "p50"))))
 out.append("durable/empty req/s: %.2f (the cost of a durable write alone)   ours/durable req/s: %.2f (the cost of the rest)" % (

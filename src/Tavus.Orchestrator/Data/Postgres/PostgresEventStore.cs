@@ -1,5 +1,6 @@
 using System.Data;
 using System.Data.Common;
+using System.Text;
 using Npgsql;
 using NpgsqlTypes;
 using Tavus.Orchestrator.Conversations;
@@ -26,7 +27,7 @@ internal sealed class PostgresEventStore(NpgsqlDataSource dataSource, OutboxSign
     private const string InsertBatchSql = $$"""
         WITH inserted AS (
             INSERT INTO "ConversationEvents" ("ConversationId", "Kind", "EventType", "OccurredAt", "ReceivedAt", "Source", "Properties", "Seq", "DedupeKey")
-            SELECT e.conversation, e.kind, e.type, e.occurred, e.received, e.source, e.properties, e.seq, e.dedupe
+            SELECT e.conversation, e.kind, e.type, e.occurred, e.received, e.source, convert_from(e.properties, 'UTF8'), e.seq, e.dedupe
             FROM unnest(@conversation, @kind, @type, @occurred, @received, @source, @properties, @seq, @dedupe)
                 WITH ORDINALITY AS e(conversation, kind, type, occurred, received, source, properties, seq, dedupe, position)
             ORDER BY e.position
@@ -65,13 +66,16 @@ internal sealed class PostgresEventStore(NpgsqlDataSource dataSource, OutboxSign
         protected override long?[] InsertAll(IReadOnlyList<EventWrite> batch, DbTransaction? transaction)
         {
             var n = batch.Count;
-            var (conversation, kind, type, source, properties, dedupe) = (new string[n], new string[n], new string[n], new string[n], new string[n], new string[n]);
+            var (conversation, kind, type, source, dedupe) = (new string[n], new string[n], new string[n], new string[n], new string[n]);
+            // A callback's properties go as the UTF-8 bytes it came with (bytea, turned into text by
+            // the statement), not decoded to a string for Npgsql to encode again.
+            var properties = new byte[n][];
             var (occurred, received, seq) = (new DateTime[n], new DateTime[n], new long?[n]);
             for (var i = 0; i < n; i++)
             {
                 var e = batch[i].Event;
                 (conversation[i], kind[i], type[i], source[i], properties[i], dedupe[i]) =
-                    (e.ConversationId, e.Kind.ToString(), e.EventType, e.Source.ToString(), e.Properties, e.DedupeKey);
+                    (e.ConversationId, e.Kind.ToString(), e.EventType, e.Source.ToString(), e.PropertiesUtf8 ?? Encoding.UTF8.GetBytes(e.Properties), e.DedupeKey);
                 (occurred[i], received[i], seq[i]) = (e.OccurredAt, e.ReceivedAt, e.Seq);
             }
             using var insert = new NpgsqlCommand(InsertBatchSql, connection, (NpgsqlTransaction?)transaction);
@@ -82,7 +86,7 @@ internal sealed class PostgresEventStore(NpgsqlDataSource dataSource, OutboxSign
             p.Add(new NpgsqlParameter<DateTime[]>("occurred", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { TypedValue = occurred });
             p.Add(new NpgsqlParameter<DateTime[]>("received", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { TypedValue = received });
             p.Add(new NpgsqlParameter<string[]>("source", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = source });
-            p.Add(new NpgsqlParameter<string[]>("properties", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = properties });
+            p.Add(new NpgsqlParameter<byte[][]>("properties", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { TypedValue = properties });
             p.Add(new NpgsqlParameter<long?[]>("seq", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = seq });
             p.Add(new NpgsqlParameter<string[]>("dedupe", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = dedupe });
 
