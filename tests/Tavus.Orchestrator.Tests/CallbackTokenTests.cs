@@ -35,6 +35,8 @@ public sealed class CallbackTokenTests(OrchestratorFixture fixture) : Integratio
     {
         Assert.NotNull(CallbackTokens.HashFromQuery("?token=" + new string('a', CallbackTokens.MaxTokenLength)));
         Assert.Null(CallbackTokens.HashFromQuery("?token=" + new string('a', CallbackTokens.MaxTokenLength + 1)));
+        Assert.NotNull(CallbackTokens.HashFromQuery("?token=" + string.Concat(Enumerable.Repeat("%61", CallbackTokens.MaxTokenLength))));
+        Assert.Null(CallbackTokens.HashFromQuery("?token=" + string.Concat(Enumerable.Repeat("%61", CallbackTokens.MaxTokenLength + 1))));
     }
 
     [Fact]

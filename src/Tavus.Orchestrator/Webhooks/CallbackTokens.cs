@@ -42,6 +42,10 @@ public static class CallbackTokens
                 found = true;
             }
         }
+        if (token.Length > 3 * MaxTokenLength)
+        {
+            return null; // too long even as %XX for every character: not decoded
+        }
         if (token.Contains('%'))
         {
             token = Uri.UnescapeDataString(token.ToString());
