@@ -19,7 +19,7 @@
 #   WEBHOOK_CONNECTIONS wrk connections for the webhook benchmark (default 64; try 256)
 #   BENCHMARKS          which to run: "webhook create" (default), "webhook" or "create"
 #   WEBHOOK_TARGETS     the webhook targets, in round order (default "empty durable obliged ours", and
-#                       pgfloor after durable with DB=postgres); e.g. "ours" to see what a setting of
+#                       pgfloor after durable, guarded after obliged with DB=postgres); e.g. "ours" to see what a setting of
 #                       the orchestrator's costs in CPU per request (its environment is passed on)
 #   SIM_LATENCY_MS      latency the simulator adds to its /v2 answers during the create benchmark,
 #                       to look like a remote Tavus (default 0: the simulator answers at once)
@@ -62,6 +62,7 @@ EMPTY_URL=http://127.0.0.1:5181
 DURABLE_URL=http://127.0.0.1:5183
 PGFLOOR_URL=http://127.0.0.1:5184
 OBLIGED_URL=http://127.0.0.1:5185
+GUARDED_URL=http://127.0.0.1:5186
 ADMIN_KEY=bench-admin
 SIM_KEY=sim-key
 
@@ -78,6 +79,7 @@ EMPTY_PID=""
 DURABLE_PID=""
 PGFLOOR_PID=""
 OBLIGED_PID=""
+GUARDED_PID=""
 SAMPLER_PID=""
 WEBHOOK_RUN=0                     # counts webhook wrk runs: each gets its own seq range
 
@@ -110,6 +112,7 @@ cleanup() {
     stop_pid "$DURABLE_PID"
     stop_pid "$PGFLOOR_PID"
     stop_pid "$OBLIGED_PID"
+    stop_pid "$GUARDED_PID"
     stop_pid "$ORCH_PID"
     stop_pid "$ORCH2_PID"
     rm -rf "$TMP_DIR"
@@ -166,8 +169,8 @@ publish() {
     dotnet publish "$BENCH_DIR/DurableReceiver" -c Release -o "$OUT/durable" --nologo -v q >>"$RUN_DIR/publish.log" 2>&1 \
         || { cat "$RUN_DIR/publish.log" >&2; die "publishing DurableReceiver failed"; }
     # PostgreSQL's floor is the same program in a folder (and log) of its own.
-    rm -rf "$OUT/pgfloor" "$OUT/obliged"
-    [[ $DB != postgres ]] || cp -r "$OUT/durable" "$OUT/pgfloor"
+    rm -rf "$OUT/pgfloor" "$OUT/obliged" "$OUT/guarded"
+    [[ $DB != postgres ]] || { cp -r "$OUT/durable" "$OUT/pgfloor"; cp -r "$OUT/durable" "$OUT/guarded"; }
     cp -r "$OUT/durable" "$OUT/obliged"
 }
 
@@ -277,6 +280,11 @@ start_baselines() {
         local obliged_database=tavus_obliged_$(date -u +%Y%m%d%H%M%S)
         pg_sql postgres "CREATE DATABASE $obliged_database;" >/dev/null || die "cannot create database $obliged_database"
         OBLIGED_PID=$(start_baseline DurableReceiver obliged "$OBLIGED_URL" Obliged=true Postgres="$BENCH_POSTGRES;Database=$obliged_database")
+        # And keeping the schema's guarantees too (bench/DurableReceiver/Guarded.cs: foreign key, one
+        # end, heard-from, NOTIFY heard by a listener, stored rows returned).
+        local guarded_database=tavus_guarded_$(date -u +%Y%m%d%H%M%S)
+        pg_sql postgres "CREATE DATABASE $guarded_database;" >/dev/null || die "cannot create database $guarded_database"
+        GUARDED_PID=$(start_baseline DurableReceiver guarded "$GUARDED_URL" Obliged=true Guarded=true Postgres="$BENCH_POSTGRES;Database=$guarded_database")
     else
         OBLIGED_PID=$(start_baseline DurableReceiver obliged "$OBLIGED_URL" Obliged=true Database="$TMP_DIR/obliged-receiver.db")
     fi
@@ -285,7 +293,7 @@ start_baselines() {
 # The webhook group: the two floors, PostgreSQL's too when the orchestrator runs on it, and ours.
 webhook_targets() {
     if [[ -n ${WEBHOOK_TARGETS:-} ]]; then echo "$WEBHOOK_TARGETS"
-    elif [[ $DB == postgres ]]; then echo empty durable pgfloor obliged ours
+    elif [[ $DB == postgres ]]; then echo empty durable pgfloor obliged guarded ours
     else echo empty durable obliged ours; fi
 }
 
@@ -364,6 +372,7 @@ target_pids() {
         durable) echo "$DURABLE_PID" ;;
         pgfloor) echo "$PGFLOOR_PID" ;;
         obliged) echo "$OBLIGED_PID" ;;
+        guarded) echo "$GUARDED_PID" ;;
         *) echo "$ORCH_PID $ORCH2_PID" ;;
     esac
 }
@@ -379,6 +388,7 @@ alloc_bytes() {
     case $1 in
         ours | direct) urls="$ORCH_URL $([[ -n ${ORCH2_PID:-} ]] && echo "$ORCH2_URL")" ;;
         obliged) urls=$OBLIGED_URL ;;
+        guarded) urls=$GUARDED_URL ;;
         *) echo -; return ;;
     esac
     local url total=0 bytes
@@ -435,6 +445,7 @@ run_webhook() {
         durable) url=$DURABLE_URL ;;
         pgfloor) url=$PGFLOOR_URL ;;
         obliged) url=$OBLIGED_URL ;;
+        guarded) url=$GUARDED_URL ;;
         *) url=$ORCH_URL ;;
     esac
     WEBHOOK_RUN=$((WEBHOOK_RUN + 1))
@@ -611,6 +622,7 @@ header = "%-34s %10s %9s %9s %9s %9s %9s %9s %9s %9s" % ("", "req/s", "p50 ms", 
 e, d, o = sel("webhook", "empty"), sel("webhook", "durable"), sel("webhook", "ours")
 pf = sel("webhook", "pgfloor")
 ob = sel("webhook", "obliged")
+gu = sel("webhook", "guarded")
 co, cd = sel("create", "ours"), sel("create", "direct")
 out = []
 out.append("Tavus Orchestrator benchmark, %s" % facts["date"])
@@ -629,6 +641,8 @@ if pf:
     out.append(row("DurableReceiver (PostgreSQL)", pf))
 if ob:
     out.append(row("DurableReceiver, obliged (%s)" % facts["store"].split(",")[0], ob))
+if gu:
+    out.append(row("DurableReceiver, guarded (PostgreSQL)", gu))
 out.append(row("orchestrator (%s)" % facts["store"], o))
 out.append("ours/empty req/s: %.2f   ours/empty p50: %.2f" % (ratio(med(o, "rps"), med(e, "rps")), ratio(med(o, "p50"), med(e, "p50"))))
 out.append("durable/empty req/s: %.2f (the cost of a durable write alone)   ours/durable req/s: %.2f (the cost of the rest)" % (
@@ -638,12 +652,21 @@ if pf:
 if ob:
     out.append("obliged/%s floor req/s: %.2f (what the obligations cost)   ours/obliged req/s: %.2f (ours beyond them)" % (
         "PostgreSQL" if pf else "durable", ratio(med(ob, "rps"), med(pf if pf else d, "rps")), ratio(med(o, "rps"), med(ob, "rps"))))
+if gu:
+    out.append("guarded/PostgreSQL floor req/s: %.2f (obligations and the schema's guarantees)   ours/guarded req/s: %.2f" % (
+        ratio(med(gu, "rps"), med(pf, "rps")), ratio(med(o, "rps"), med(gu, "rps"))))
+# CPU a callback, the server's and the database's together: on two cores shared by all, steadier than req/s.
+cpu = lambda rows: med(rows, "cpu") + (med(rows, "db") if med(rows, "db") == med(rows, "db") else 0)
+out.append("CPU µs a callback (server + database): " + "   ".join("%s %.1f" % (name, cpu(rows)) for name, rows in
+    (("empty", e), ("durable", d), ("pgfloor", pf), ("obliged", ob), ("guarded", gu), ("ours", o)) if rows))
 out.append(rounds("empty", e))
 out.append(rounds("durable", d))
 if pf:
     out.append(rounds("pgfloor", pf))
 if ob:
     out.append(rounds("obliged", ob))
+if gu:
+    out.append(rounds("guarded", gu))
 out.append(rounds("ours", o))
 out.append("")
 if co or cd:

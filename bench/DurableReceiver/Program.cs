@@ -7,7 +7,8 @@
 // this one compared with bench/EmptyEndpoint is the cost of a durable write on this machine.
 // With --Postgres "<connection string>" the writer commits to PostgreSQL instead (the floor of the
 // orchestrator on PostgreSQL): one INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING per batch.
-// With --Obliged true it also keeps the obligations of Obligations.cs (token, logging, telemetry…).
+// With --Obliged true it also keeps the obligations of Obligations.cs (token, logging, telemetry…);
+// with --Guarded true as well (PostgreSQL), the guarantees of the orchestrator's schema (Guarded.cs).
 
 using System.Text.Json;
 using System.Threading.Channels;
@@ -20,6 +21,7 @@ var builder = WebApplication.CreateSlimBuilder(args);
 builder.Logging.SetMinimumLevel(LogLevel.Warning);
 var database = builder.Configuration["Database"] ?? "durable-receiver.db";
 var postgres = builder.Configuration["Postgres"];
+var guarded = builder.Configuration.GetValue<bool>("Guarded");
 using var obliged = builder.Configuration.GetValue<bool>("Obliged") ? Obligations.Add(builder) : null;
 
 var app = builder.Build();
@@ -35,6 +37,10 @@ var writer = new Thread(() =>
     {
         Store(database, queue.Reader, obliged);
     }
+    else if (guarded)
+    {
+        Guarded.Store(postgres, queue.Reader, obliged);
+    }
     else
     {
         StoreInPostgres(postgres, queue.Reader, obliged);
@@ -44,6 +50,7 @@ var writer = new Thread(() =>
 writer.Start();
 
 var recorded = """{"status":"recorded"}"""u8.ToArray();
+var duplicate = """{"status":"duplicate"}"""u8.ToArray();
 
 var documentOptions = new JsonDocumentOptions { AllowDuplicateProperties = obliged is null };
 app.MapPost("/webhook", async (HttpContext context) =>
@@ -72,7 +79,7 @@ app.MapPost("/webhook", async (HttpContext context) =>
         return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
     }
     await callback.Stored.Task;
-    return Results.Bytes(recorded, "application/json");
+    return Results.Bytes(callback.Duplicate ? duplicate : recorded, "application/json");
 });
 
 await app.RunAsync();
@@ -190,4 +197,7 @@ static void StoreInPostgres(string connectionString, ChannelReader<Callback> que
 internal sealed record Callback(string ConversationId, string EventType, long? Seq, string Payload)
 {
     public TaskCompletionSource Stored { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Set by a writer that tells duplicates apart (Guarded.cs) before <see cref="Stored"/> completes.</summary>
+    public bool Duplicate { get; set; }
 }
