@@ -364,6 +364,18 @@ cpu_ticks() {
     echo "$total"
 }
 
+# target_url TARGET: where a target listens (ours, and the create benchmark's direct, at the orchestrator).
+target_url() {
+    case $1 in
+        empty) echo "$EMPTY_URL" ;;
+        durable) echo "$DURABLE_URL" ;;
+        pgfloor) echo "$PGFLOOR_URL" ;;
+        obliged) echo "$OBLIGED_URL" ;;
+        guarded) echo "$GUARDED_URL" ;;
+        *) echo "$ORCH_URL" ;;
+    esac
+}
+
 # The server process(es) behind a target, and the database server's processes (PostgreSQL's
 # backends, the WAL writer, …; none for SQLite, which runs inside the server process).
 target_pids() {
@@ -384,14 +396,10 @@ db_ticks() { if [[ $DB == postgres ]]; then cpu_ticks $(pgrep -x postgres || tru
 # Allocation per request is steadier still than CPU per request, and what the GC and the zeroing
 # of fresh memory cost follows from it.
 alloc_bytes() {
-    local urls
-    case $1 in
-        ours | direct) urls="$ORCH_URL $([[ -n ${ORCH2_PID:-} ]] && echo "$ORCH2_URL")" ;;
-        obliged) urls=$OBLIGED_URL ;;
-        guarded) urls=$GUARDED_URL ;;
-        *) echo -; return ;;
-    esac
-    local url total=0 bytes
+    case $1 in empty | durable | pgfloor) echo -; return ;; esac
+    local urls url total=0 bytes
+    urls=$(target_url "$1")
+    [[ $urls != "$ORCH_URL" || -z ${ORCH2_PID:-} ]] || urls+=" $ORCH2_URL"
     for url in $urls; do
         bytes=$(curl -s "$url/metrics" | awk '/^dotnet_gc_heap_total_allocated_bytes_total/ {print $2; exit}')
         [[ -n $bytes ]] || { echo -; return; }
@@ -440,14 +448,7 @@ run_wrk() {
 # is a duplicate of an earlier one and every 2xx from the orchestrator is a new stored row.
 run_webhook() {
     local phase=$1 target=$2 round=$3 seconds=$4 url
-    case $target in
-        empty) url=$EMPTY_URL ;;
-        durable) url=$DURABLE_URL ;;
-        pgfloor) url=$PGFLOOR_URL ;;
-        obliged) url=$OBLIGED_URL ;;
-        guarded) url=$GUARDED_URL ;;
-        *) url=$ORCH_URL ;;
-    esac
+    url=$(target_url "$target")
     WEBHOOK_RUN=$((WEBHOOK_RUN + 1))
     if [[ $target == ours ]] && ((INSTANCES == 2)); then
         run_webhook_two "$phase" "$round" "$seconds"

@@ -68,20 +68,17 @@ internal static class Guarded
             p.Add(new NpgsqlParameter<string[]>("p", NpgsqlDbType.Array | NpgsqlDbType.Text)),
             p.Add(new NpgsqlParameter<string[]>("d", NpgsqlDbType.Array | NpgsqlDbType.Text)));
 
-        var batch = new List<Callback>();
         var stored = new HashSet<(string, string)>();
-        while (queue.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+        foreach (var batch in Callback.Batches(queue, obliged))
         {
-            while (batch.Count < 1024 && queue.TryRead(out var callback))
+            foreach (var callback in batch)
             {
-                batch.Add(callback);
                 if (known.Add(callback.ConversationId))
                 {
                     createId.TypedValue = callback.ConversationId;
                     create.ExecuteNonQuery();
                 }
             }
-            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             c.Value = batch.Select(b => b.ConversationId).ToArray();
             k.Value = batch.Select(b => b.EventType == "system.shutdown" ? "ended" : "other").ToArray();
             t.Value = batch.Select(b => b.EventType).ToArray();
@@ -99,13 +96,10 @@ internal static class Guarded
                     stored.Add((reader.GetString(1), reader.GetString(2)));
                 }
             }
-            obliged?.Committed(batch.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started));
             foreach (var callback in batch)
             {
                 callback.Duplicate = !stored.Remove((callback.ConversationId, Dedupe(callback)));
-                callback.Stored.TrySetResult();
             }
-            batch.Clear();
             stored.Clear();
         }
     }
@@ -113,13 +107,11 @@ internal static class Guarded
     private static string Dedupe(Callback callback) =>
         callback.Seq is { } seq ? "seq:" + seq : "body:" + callback.Payload.GetHashCode(StringComparison.Ordinal);
 
-    /// <summary>An instance's listener: receives every commit's notification.</summary>
+    /// <summary>An instance's listener: receives every commit's notification (and, as nobody else watches here, drops it).</summary>
     private static void Listen(string connectionString)
     {
         using var connection = new NpgsqlConnection(connectionString);
         connection.Open();
-        var heard = 0L;
-        connection.Notification += (_, _) => heard++;
         using (var listen = new NpgsqlCommand($"LISTEN {Channel}", connection))
         {
             listen.ExecuteNonQuery();

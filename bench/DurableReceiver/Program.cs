@@ -163,34 +163,20 @@ static void StoreInPostgres(string connectionString, ChannelReader<Callback> que
             """;
         setup.ExecuteNonQuery();
     }
-    var batch = new List<Callback>();
-    while (queue.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+    foreach (var batch in Callback.Batches(queue, obliged))
     {
-        while (batch.Count < 1024 && queue.TryRead(out var callback))
-        {
-            batch.Add(callback);
-        }
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        using (var transaction = connection.BeginTransaction())
-        using (var insert = new NpgsqlCommand("""
+        using var transaction = connection.BeginTransaction();
+        using var insert = new NpgsqlCommand("""
             INSERT INTO callbacks (conversation_id, event_type, seq, payload, received_at)
             SELECT c, t, s, p, now() FROM unnest(@c, @t, @s, @p) AS e(c, t, s, p)
             ON CONFLICT DO NOTHING
-            """, connection, transaction))
-        {
-            insert.Parameters.Add(new NpgsqlParameter<string[]>("c", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = [.. batch.Select(b => b.ConversationId)] });
-            insert.Parameters.Add(new NpgsqlParameter<string[]>("t", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = [.. batch.Select(b => b.EventType)] });
-            insert.Parameters.Add(new NpgsqlParameter<long?[]>("s", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = [.. batch.Select(b => b.Seq)] });
-            insert.Parameters.Add(new NpgsqlParameter<string[]>("p", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = [.. batch.Select(b => b.Payload)] });
-            insert.ExecuteNonQuery();
-            transaction.Commit();
-        }
-        obliged?.Committed(batch.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started));
-        foreach (var callback in batch)
-        {
-            callback.Stored.TrySetResult();
-        }
-        batch.Clear();
+            """, connection, transaction);
+        insert.Parameters.Add(new NpgsqlParameter<string[]>("c", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = [.. batch.Select(b => b.ConversationId)] });
+        insert.Parameters.Add(new NpgsqlParameter<string[]>("t", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = [.. batch.Select(b => b.EventType)] });
+        insert.Parameters.Add(new NpgsqlParameter<long?[]>("s", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = [.. batch.Select(b => b.Seq)] });
+        insert.Parameters.Add(new NpgsqlParameter<string[]>("p", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = [.. batch.Select(b => b.Payload)] });
+        insert.ExecuteNonQuery();
+        transaction.Commit();
     }
 }
 
@@ -200,4 +186,28 @@ internal sealed record Callback(string ConversationId, string EventType, long? S
 
     /// <summary>Set by a writer that tells duplicates apart (Guarded.cs) before <see cref="Stored"/> completes.</summary>
     public bool Duplicate { get; set; }
+
+    /// <summary>
+    /// What is queued, up to 1,024 at a time, for a writer to store; each batch's requests are
+    /// answered (and its commit logged and counted, when obliged) once the writer asks for the next.
+    /// </summary>
+    public static IEnumerable<List<Callback>> Batches(ChannelReader<Callback> queue, Obligations? obliged)
+    {
+        var batch = new List<Callback>();
+        while (queue.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+        {
+            while (batch.Count < 1024 && queue.TryRead(out var callback))
+            {
+                batch.Add(callback);
+            }
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            yield return batch;
+            obliged?.Committed(batch.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+            foreach (var callback in batch)
+            {
+                callback.Stored.TrySetResult();
+            }
+            batch.Clear();
+        }
+    }
 }

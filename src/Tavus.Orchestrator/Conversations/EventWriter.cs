@@ -212,24 +212,25 @@ public sealed partial class EventWriter : BackgroundService
     /// </summary>
     private void CountCallbacks(EventWrite[] writes, RecordOutcome[] outcomes)
     {
-        var runStart = 0;
-        for (var i = 1; i <= writes.Length; i++)
+        ConversationEvent? run = null;
+        var (outcome, count) = (default(RecordOutcome), 0);
+        for (var i = 0; i < writes.Length; i++)
         {
-            if (i < writes.Length && outcomes[i] == outcomes[runStart] && writes[i].Event.EventType == writes[runStart].Event.EventType)
+            var e = writes[i].Event;
+            if (e.Source != EventSource.Webhook)
             {
                 continue;
             }
-            var first = writes[runStart].Event;
-            var callbacks = 0;
-            for (var j = runStart; j < i; j++)
+            if (run is not null && (e.EventType != run.EventType || outcomes[i] != outcome))
             {
-                callbacks += writes[j].Event.Source == EventSource.Webhook ? 1 : 0;
+                _metrics.CallbacksCommitted(run.EventType, run.Kind, outcome, count);
+                count = 0;
             }
-            if (callbacks > 0)
-            {
-                _metrics.CallbacksCommitted(first.EventType, first.Kind, outcomes[runStart], callbacks);
-            }
-            runStart = i;
+            (run, outcome, count) = (e, outcomes[i], count + 1);
+        }
+        if (run is not null)
+        {
+            _metrics.CallbacksCommitted(run.EventType, run.Kind, outcome, count);
         }
     }
 

@@ -56,20 +56,22 @@ public sealed class OrchestratorMetrics
     /// <summary>The event_type of a callback refused before its body was read.</summary>
     public const string UnreadEventType = "unknown";
 
-    /// <summary>A callback refused, and why; an event_type Tavus does not document is <c>other</c>, so a sender cannot mint series.</summary>
+    /// <summary>A callback refused, and why.</summary>
     public void CallbackReceived(string eventType, string outcome) =>
-        _callbacks.Add(1,
-            new KeyValuePair<string, object?>("event_type", eventType == UnreadEventType || Lifecycle.KindOf(eventType) != EventKind.Unknown ? eventType : "other"),
-            new KeyValuePair<string, object?>("outcome", outcome));
+        AddCallbacks(1, eventType, eventType == UnreadEventType ? EventKind.Unknown : Lifecycle.KindOf(eventType), outcome);
 
     /// <summary>
-    /// Callbacks of one kind a commit stored (or found stored), counted by the event writer once per
+    /// Callbacks of one type a commit stored (or found stored), counted by the event writer once per
     /// run of equal ones rather than by each request: one add for a batch of 30 utterances.
     /// </summary>
     public void CallbacksCommitted(string eventType, EventKind kind, RecordOutcome outcome, int count) =>
+        AddCallbacks(count, eventType, kind, outcome == RecordOutcome.Recorded ? "recorded" : "duplicate");
+
+    /// <summary>An event_type Tavus does not document is <c>other</c>, so a sender cannot mint series.</summary>
+    private void AddCallbacks(int count, string eventType, EventKind kind, string outcome) =>
         _callbacks.Add(count,
-            new KeyValuePair<string, object?>("event_type", kind != EventKind.Unknown ? eventType : "other"),
-            new KeyValuePair<string, object?>("outcome", outcome == RecordOutcome.Recorded ? "recorded" : "duplicate"));
+            new KeyValuePair<string, object?>("event_type", kind != EventKind.Unknown || eventType == UnreadEventType ? eventType : "other"),
+            new KeyValuePair<string, object?>("outcome", outcome));
 
     public void Committed(int events, TimeSpan elapsed)
     {
